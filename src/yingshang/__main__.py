@@ -1,0 +1,3 @@
+from yingshang.cli import main
+
+raise SystemExit(main())

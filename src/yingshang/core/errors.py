@@ -1,0 +1,35 @@
+"""Domain errors: raised by actions and access checks, rendered as ``{"error": {...}}`` by the API."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A client-facing error with a Chinese message, an HTTP status and optional per-field reasons."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+    def as_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+
+class ValidationFailed(DomainError):
+    status, code = 400, "validation_failed"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"

@@ -1,0 +1,1 @@
+"""Working-day calendar models (owned by the calendar work)."""
