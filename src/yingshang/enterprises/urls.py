@@ -1,3 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+app_name = "enterprises"
+urlpatterns = [
+    path("import/", include("yingshang.enterprises.urls_import")),
+    path("", include("yingshang.enterprises.urls_registry")),
+]
