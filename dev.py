@@ -40,15 +40,18 @@ def ensure_venv(extras: str) -> None:
 
 
 def ensure_browser() -> None:
-    """Install Debian's chromium for the browser smoke test when we may (root, apt available)."""
-    if shutil.which("chromium") or os.environ.get("YINGSHANG_SKIP_BROWSER_INSTALL"):
+    """Install Debian's chromium and a CJK font for the browser smoke test when we may (root, apt)."""
+    fonts = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+    if (shutil.which("chromium") and fonts.exists()) or os.environ.get("YINGSHANG_SKIP_BROWSER_INSTALL"):
         return
     if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
         print("提示: 未找到 chromium,浏览器冒烟测试将跳过", file=sys.stderr)
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.call(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
-    subprocess.call(["apt-get", "install", "-y", "-qq", "chromium"], env=env, stdout=subprocess.DEVNULL)
+    # fonts-noto-cjk: without a CJK font the browser renders every Chinese character as a box.
+    subprocess.call(["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], env=env,
+                    stdout=subprocess.DEVNULL)
 
 
 def main(argv: list[str]) -> int:

@@ -10,6 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yingshang.settings")
 
 app = Celery("yingshang")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Keep retrying the broker while it starts (systemd may start Redis and the worker together), and
+# give a publisher a bounded wait when the broker is down instead of blocking a request for long.
+app.conf.broker_connection_retry_on_startup = True
+app.conf.task_publish_retry_policy = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5,
+                                      "interval_max": 2}
 
 
 @app.on_after_finalize.connect
@@ -23,4 +28,7 @@ def _register_jobs(sender, **kwargs):
     for entry in jobs.REGISTRY.values():
         sender.task(name=entry.name, acks_late=True)(entry.func)
         if entry.every:
-            sender.conf.beat_schedule[entry.name] = {"task": entry.name, "schedule": entry.every}
+            # A periodic run still queued when the next one is due is dropped (``expires``): piling
+            # them up behind a slow worker would only repeat the same idempotent work.
+            sender.conf.beat_schedule[entry.name] = {"task": entry.name, "schedule": entry.every,
+                                                     "options": {"expires": entry.every}}

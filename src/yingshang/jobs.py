@@ -1,10 +1,19 @@
 """Background jobs: one registry, two runners.
 
 Functions decorated with ``@job`` (in each app's ``jobs.py``) run on Celery when
-``YINGSHANG_JOBS == "celery"`` (production: ``yingshang worker``) and on an in-process thread
-otherwise (the embedded default: ``yingshang demo`` starts it). Periodic jobs (``every=`` seconds)
-must be idempotent and safe when several workers run them at once: they claim rows, never assume
-they are alone. Jobs take only JSON-serialisable arguments.
+``YINGSHANG_JOBS == "celery"`` (production: ``yingshang worker``, broker in CELERY_BROKER_URL) and on an
+in-process thread otherwise (the embedded default: ``yingshang demo`` starts it). With no runner at
+all (tests, one-off commands) ``enqueue`` runs the job synchronously in the caller.
+
+Rules for job authors:
+- Jobs take only JSON-serialisable arguments and look up rows by key inside the job.
+- Periodic jobs (``every=`` seconds) must be idempotent and safe when several workers run them at
+  once — two beats by mistake, a run overlapping the previous one, a retried task after a crash
+  (tasks are acknowledged late). They therefore never assume they are alone: they *claim* the rows
+  they work on with a conditional UPDATE (see ``core/outbox.py``) or write with unique keys
+  (see ``core/notify.py``), so running twice changes nothing the first run already did.
+- A job that fails raises; the runner logs it. Retrying is the job's own business (the outbox
+  reschedules its rows), so a crash never loses or duplicates work.
 """
 from __future__ import annotations
 
@@ -53,8 +62,7 @@ def discover() -> None:
 def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
     """Run job ``name`` in the background (immediately and synchronously when no runner is active,
     which is what tests and one-off commands get)."""
-    if name not in REGISTRY:
-        discover()
+    lookup(name)  # fail early, in the caller, on a misspelt name
     if settings.YINGSHANG_JOBS == "celery":
         from yingshang.celery import app
 
@@ -66,15 +74,30 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
 
 
 def enqueue_on_commit(name: str, *args: Any, **kwargs: Any) -> None:
-    """Enqueue after the current transaction commits (nothing runs if it rolls back)."""
-    transaction.on_commit(lambda: enqueue(name, *args, **kwargs))
+    """Enqueue after the current transaction commits (nothing runs if it rolls back). A failure to
+    enqueue (broker down) is logged, not raised: the data is committed, and periodic jobs catch up."""
+    transaction.on_commit(lambda: enqueue(name, *args, **kwargs), robust=True)
+
+
+def lookup(name: str) -> Job:
+    """The registered job called ``name`` (apps' job modules are imported on first use)."""
+    if name not in REGISTRY:
+        discover()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"未注册的后台任务:{name}") from None
+
+
+def periodic_jobs() -> list[Job]:
+    """Registered jobs that run on a schedule."""
+    discover()
+    return [entry for entry in REGISTRY.values() if entry.every]
 
 
 def run_now(name: str, *args: Any, **kwargs: Any) -> Any:
     """Run a registered job in the calling thread."""
-    if name not in REGISTRY:
-        discover()
-    return REGISTRY[name].func(*args, **kwargs)
+    return lookup(name).func(*args, **kwargs)
 
 
 class InProcessRunner(threading.Thread):

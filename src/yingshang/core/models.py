@@ -277,6 +277,8 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试"), default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Which delivery run holds the row while it is "sending" (see core/outbox.py: claim).
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
     last_error = models.TextField(_("最近错误"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)

@@ -1,3 +1,206 @@
-from ninja import Router
+"""``/api/v1/enterprises``: create, read, update (PATCH) and list the enterprise register.
 
-router = Router()
+Amounts are in 万元. In requests they may be JSON numbers or strings (``1200.5`` or ``"1200.5"``,
+at most 4 decimals); in answers they are always strings (``"1200.5"``), so no precision is lost.
+Personal contact fields may be written but are never returned here (staff read them through an
+audited action in the web UI).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional, Union
+
+from django.db.models import Prefetch, Q
+from ninja import Field, Router, Schema
+from pydantic import ConfigDict
+
+from yingshang.core.access import access_enterprise, access_role, visible_enterprises
+from yingshang.core.errors import NotFound, ValidationFailed
+from yingshang.core.models import STAFF_ROLES, Region, Role
+from yingshang.enterprises import industries
+from yingshang.enterprises.actions import do_create_enterprise, do_update_enterprise, plain
+from yingshang.enterprises.models import CertificationKind, Enterprise, EnterpriseTag, Size, Tag
+
+router = Router(tags=["企业档案"])
+Number = Optional[Union[int, float, str]]
+MAX_LIMIT = 200
+_USCC_LIKE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2,18}$")
+
+
+class FigureSource(Schema):
+    source: str = Field("", description="数据来源,如 统计局年报")
+    as_of: Optional[str] = Field(None, description="数据日期 YYYY-MM-DD")
+
+
+class EnterpriseIn(Schema):
+    """Fields of an enterprise. POST needs uscc, name, region_code, industry_code; PATCH any subset
+    (an explicit null clears an optional field)."""
+
+    model_config = ConfigDict(extra="forbid")
+    uscc: Optional[str] = Field(None, description="统一社会信用代码(18位)")
+    name: Optional[str] = Field(None, description="企业名称")
+    legal_form: Optional[str] = Field(None, description="组织形式代码或中文名,如 llc / 有限责任公司")
+    status: Optional[str] = Field(None, description="登记状态代码或中文名,如 active / 存续")
+    region_code: Optional[str] = Field(None, description="所在区划代码(须在您的管辖范围内)")
+    industry_code: Optional[str] = Field(None, description="GB/T 4754-2017 门类、大类、中类或小类代码")
+    established_on: Optional[str] = Field(None, description="成立日期 YYYY-MM-DD")
+    registered_capital: Number = Field(None, description="注册资本,万元(数字或字符串)")
+    employees: Optional[Union[int, str]] = Field(None, description="从业人员,人")
+    operating_revenue: Number = Field(None, description="营业收入,万元(数字或字符串)")
+    total_assets: Number = Field(None, description="资产总额,万元(数字或字符串)")
+    rd_expense: Number = Field(None, description="研发费用,万元(数字或字符串)")
+    tax_credit_rating: Optional[str] = Field(None, description="纳税信用等级 A/B/M/C/D")
+    certifications: Optional[list[str]] = Field(None, description="资质代码: " + ", ".join(CertificationKind.values))
+    tags: Optional[list[str]] = Field(None, description="人工标签代码(替换原有人工标签)")
+    figure_sources: Optional[dict[str, FigureSource]] = Field(None, description="各项数据的来源与日期")
+    legal_representative: Optional[str] = Field(None, description="法定代表人(只写,不在应答中返回)")
+    contact_name: Optional[str] = Field(None, description="联系人(只写)")
+    contact_phone: Optional[str] = Field(None, description="联系电话(只写)")
+    address: Optional[str] = None
+    business_scope: Optional[str] = None
+
+
+class EnterpriseOut(Schema):
+    uscc: str
+    name: str
+    legal_form: str
+    status: str
+    region_code: str
+    industry_code: str
+    industry_section: str
+    industry_division: str
+    established_on: Optional[str]
+    age_years: Optional[int]
+    registered_capital: Optional[str] = Field(description="万元,十进制字符串")
+    employees: Optional[int]
+    operating_revenue: Optional[str] = Field(description="万元,十进制字符串")
+    total_assets: Optional[str] = Field(description="万元,十进制字符串")
+    rd_expense: Optional[str] = Field(description="万元,十进制字符串")
+    tax_credit_rating: Optional[str]
+    size: Optional[str] = Field(description="large|medium|small|micro|null(数据不全或不适用时为 null)")
+    certifications: list[str]
+    tags: list[str] = Field(description="标签代码(规则计算的和人工的)")
+    figure_sources: dict[str, Any]
+    updated_at: str
+
+
+class EnterprisePage(Schema):
+    items: list[EnterpriseOut]
+    next_cursor: Optional[str] = Field(description="下一页的 cursor;为 null 表示没有更多")
+    count: Optional[int] = Field(None, description="总数(仅当 with_count=true 时计算)")
+
+
+def _with_links(qs):
+    return qs.select_related(None).prefetch_related(
+        "certifications", Prefetch("tag_links", queryset=EnterpriseTag.objects.select_related("tag")))
+
+
+def serialize(ent: Enterprise) -> dict[str, Any]:
+    """The API representation of an enterprise (no personal fields)."""
+    return {
+        "uscc": ent.uscc, "name": ent.name, "legal_form": ent.legal_form, "status": ent.status,
+        "region_code": ent.region_id, "industry_code": ent.industry_code, "industry_section": ent.industry_section,
+        "industry_division": ent.industry_division, "established_on": plain(ent.established_on),
+        "age_years": ent.age_years(), "registered_capital": plain(ent.registered_capital),
+        "employees": ent.employees, "operating_revenue": plain(ent.operating_revenue),
+        "total_assets": plain(ent.total_assets), "rd_expense": plain(ent.rd_expense),
+        "tax_credit_rating": ent.tax_credit_rating or None, "size": ent.size or None,
+        "certifications": sorted(c.kind for c in ent.certifications.all()),
+        "tags": sorted(link.tag.code for link in ent.tag_links.all()),
+        "figure_sources": ent.figure_sources or {}, "updated_at": ent.updated_at.isoformat(),
+    }
+
+
+def _get(uscc: str) -> Enterprise:
+    ent = _with_links(Enterprise.objects.filter(uscc=uscc.strip().upper())).first()
+    if ent is None:
+        raise NotFound(f"未找到统一社会信用代码为 {uscc} 的企业")
+    return ent
+
+
+def _reload(ent: Enterprise) -> Enterprise:
+    return _with_links(Enterprise.objects.filter(pk=ent.pk)).get()
+
+
+@router.post("", response={201: EnterpriseOut}, summary="新增企业")
+def create_enterprise(request, payload: EnterpriseIn):
+    ent = do_create_enterprise(request.auth, payload.model_dump(exclude_unset=True))
+    return 201, serialize(_reload(ent))
+
+
+@router.get("/{uscc}", response=EnterpriseOut, summary="企业详情")
+def get_enterprise(request, uscc: str):
+    ent = _get(uscc)
+    access_enterprise(request.auth, ent)
+    return serialize(ent)
+
+
+@router.patch("/{uscc}", response=EnterpriseOut, summary="修改企业(只改给出的字段)")
+def patch_enterprise(request, uscc: str, payload: EnterpriseIn):
+    ent = _get(uscc)
+    ent = do_update_enterprise(request.auth, ent, payload.model_dump(exclude_unset=True), null_clears=True)
+    return serialize(_reload(ent))
+
+
+@router.get("", response=EnterprisePage, summary="企业列表(按 id 倒序,游标分页)")
+def list_enterprises(request, region: str = "", industry: str = "", size: str = "", tag: str = "",
+                     certification: str = "", q: str = "", limit: int = 50, cursor: str = "",
+                     with_count: bool = False):
+    """Filters combine with AND. ``size=unknown`` selects enterprises whose size is undetermined.
+    Pass the answer's ``next_cursor`` as ``cursor`` for the next page."""
+    user = request.auth
+    access_role(user, *STAFF_ROLES, Role.ENTERPRISE)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit 应在 1–{MAX_LIMIT} 之间", fields={"limit": f"应在 1–{MAX_LIMIT} 之间"})
+    qs = _filtered(visible_enterprises(user, Enterprise.objects.all()), region=region.strip(),
+                   industry=industry.strip(), size=size.strip(), tag=tag.strip(),
+                   certification=certification.strip(), q=q.strip())
+    count = qs.count() if with_count else None
+    page = qs.order_by("-id")
+    if cursor:
+        if not cursor.isdigit():
+            raise ValidationFailed("cursor 无效,请使用上一页应答中的 next_cursor", fields={"cursor": "无效"})
+        page = page.filter(id__lt=int(cursor))
+    rows = list(_with_links(page)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [serialize(e) for e in rows], "next_cursor": str(rows[-1].pk) if more else None,
+            "count": count}
+
+
+def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certification: str, q: str):
+    errors: dict[str, str] = {}
+    if region:
+        found = Region.objects.filter(code=region).values_list("prefix", flat=True).first()
+        if found is None:
+            errors["region"] = f"区划代码“{region}”不存在"
+        else:
+            qs = qs.in_region(found)
+    if industry:
+        try:
+            qs = qs.in_industry(industries.resolve(industry)[0])
+        except industries.IndustryError as exc:
+            errors["industry"] = str(exc)
+    if size:
+        if size == "unknown":
+            qs = qs.filter(size__isnull=True)
+        elif size in Size.values:
+            qs = qs.filter(size=size)
+        else:
+            errors["size"] = "应为 large、medium、small、micro 或 unknown"
+    if tag:
+        if not Tag.objects.filter(code=tag).exists():
+            errors["tag"] = f"标签“{tag}”不存在"
+        qs = qs.with_tag(tag)
+    if certification:
+        if certification not in CertificationKind.values:
+            errors["certification"] = "应为 " + "、".join(CertificationKind.values) + " 之一"
+        qs = qs.with_certification(certification)
+    if errors:
+        raise ValidationFailed("查询条件有误 — " + ";".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
+    if q:
+        match = Q(name__contains=q)
+        if _USCC_LIKE.match(q.upper()):
+            match |= Q(uscc__startswith=q.upper())
+        qs = qs.filter(match)
+    return qs

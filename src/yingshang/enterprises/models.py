@@ -240,3 +240,44 @@ class EnterpriseTag(models.Model):
         verbose_name = verbose_name_plural = _("企业标签关系")
         constraints = [models.UniqueConstraint(fields=["enterprise", "tag"], name="enttag_unique")]
         indexes = [models.Index(fields=["tag", "enterprise"], name="enttag_tag_idx")]
+
+
+class ImportStatus(models.TextChoices):
+    VALIDATING = "validating", _("校验中")
+    REJECTED = "rejected", _("文件被拒绝")
+    PREVIEWED = "previewed", _("待确认")
+    IMPORTING = "importing", _("导入中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ImportJob(models.Model):
+    """One uploaded register file: its validation report, preview counts and import progress."""
+
+    created_by = models.ForeignKey("core.User", models.PROTECT, related_name="+", verbose_name=_("上传人"))
+    created_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    filename = models.CharField(_("文件名"), max_length=200)
+    path = models.CharField(_("存储路径"), max_length=400, editable=False)
+    size_bytes = models.PositiveBigIntegerField(_("文件大小"), default=0)
+    status = models.CharField(_("状态"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING)
+    accept_valid = models.BooleanField(_("仅导入有效行"), default=False)
+    total_rows = models.PositiveIntegerField(_("数据行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理行数"), default=0)
+    phase = models.CharField(_("阶段"), max_length=32, blank=True)
+    counts = models.JSONField(_("统计"), default=dict, blank=True,
+                              help_text=_("new / updated / unchanged / invalid 行数"))
+    report = models.JSONField(_("校验报告"), default=list, blank=True,
+                              help_text=_("[{row, column, reason}],最多保存前1000条"))
+    message = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("企业档案导入")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.processed_rows / self.total_rows)) if self.total_rows else 0

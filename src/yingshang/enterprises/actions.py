@@ -1,0 +1,331 @@
+"""Writes to the enterprise register: create, update (PATCH), manual tags and file imports.
+
+Every write runs under ``transaction.atomic``, keeps derived columns (industry section/division,
+size) and computed tags in step, and appends audit rows. Personal fields are audited as "changed"
+without their values, because the audit history is shown on the enterprise page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from yingshang.core import audit
+from yingshang.core.access import access_enterprise, access_register_write, in_scope
+from yingshang.core.errors import Conflict, Forbidden, ValidationFailed
+from yingshang.core.models import AuditAction, Role
+from yingshang.enterprises import tags as tag_rules
+from yingshang.enterprises.models import Certification, Enterprise, EnterpriseTag, Tag, TagKind
+from yingshang.enterprises.validation import HEADERS, PERSONAL, Context, missing_required, validate_enterprise
+
+# Model attributes written from validated data (``region_code`` arrives as ``region_id``).
+SCALAR_FIELDS = ("name", "legal_form", "status", "region_id", "industry_code", "established_on",
+                 "registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
+                 "tax_credit_rating", "figure_sources", "legal_representative", "contact_name", "contact_phone",
+                 "address", "business_scope")
+DERIVED_FIELDS = ("industry_section", "industry_division", "size")
+# What an enterprise user may change in its own record; the rest is the register keepers' business.
+SELF_SERVICE_FIELDS = {"registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
+                       "figure_sources", "source", "as_of", "legal_representative", "contact_name",
+                       "contact_phone", "address", "business_scope"}
+ENTERPRISE_TYPE = "enterprises.enterprise"
+Progress = Callable[[str, int, int], None]
+
+
+# ------------------------------------------------------------------ state and audit helpers
+def plain(value: Any) -> Any:
+    """A JSON value that compares equal exactly when the field values are equal."""
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return None if value == "" else value
+
+
+def state(ent: Enterprise, certs: Iterable[str], manual_tags: Iterable[str]) -> dict[str, Any]:
+    """The audited state of an enterprise: its fields, size, certifications and manual tags."""
+    out = {f: plain(getattr(ent, f)) for f in SCALAR_FIELDS}
+    out["size"] = ent.size
+    out["certifications"] = sorted(certs)
+    out["tags"] = sorted(manual_tags)
+    return out
+
+
+def audit_changes(before: dict, after: dict) -> dict[str, list]:
+    """Field diff for the audit log; personal fields show that they changed, not their values."""
+    changes = audit.diff(before, after)
+    for name in PERSONAL:
+        if name in changes:
+            changes[name] = ["(个人信息)" if changes[name][0] else None, "(个人信息,已修改)"]
+    return changes
+
+
+def apply_clean(ent: Enterprise, clean: dict[str, Any]) -> None:
+    """Assign validated values to the model instance and recompute derived columns."""
+    for key, value in clean.items():
+        if key in ("uscc", "certifications", "tags"):
+            continue
+        if key == "figure_sources":
+            value = {**(ent.figure_sources or {}), **value} if value else {}
+        setattr(ent, "region_id" if key == "region_code" else key, value)
+    ent.derive()
+
+
+def _fail(errors: dict[str, str]) -> ValidationFailed:
+    summary = ";".join(f"{HEADERS.get(k, k)}: {v}" for k, v in errors.items())
+    return ValidationFailed(f"企业信息有误 — {summary}", fields=errors)
+
+
+def _cert_kinds(ent: Enterprise) -> set[str]:
+    return set(ent.certifications.values_list("kind", flat=True)) if ent.pk else set()
+
+
+def _manual_tags(ent: Enterprise) -> set[str]:
+    if not ent.pk:
+        return set()
+    return set(ent.tag_links.filter(tag__kind=TagKind.MANUAL).values_list("tag__code", flat=True))
+
+
+def _sync_certs(ent: Enterprise, have: set[str], want: set[str]) -> None:
+    ent.certifications.filter(kind__in=have - want).delete()
+    Certification.objects.bulk_create([Certification(enterprise=ent, kind=k) for k in sorted(want - have)])
+
+
+def _sync_manual_tags(ent: Enterprise, have: set[str], want: set[str]) -> None:
+    ent.tag_links.filter(tag__code__in=have - want, tag__kind=TagKind.MANUAL).delete()
+    new = Tag.objects.filter(code__in=want - have, kind=TagKind.MANUAL)
+    EnterpriseTag.objects.bulk_create([EnterpriseTag(enterprise=ent, tag=t) for t in new], ignore_conflicts=True)
+
+
+# ------------------------------------------------------------------ single-record actions
+def do_create_enterprise(actor, data: dict[str, Any]) -> Enterprise:
+    """Create one enterprise from raw data (API field names or template headers)."""
+    access_register_write(actor)
+    checked = validate_enterprise(data, Context.load(actor))
+    errors = {**missing_required(checked.clean), **checked.errors}
+    if errors:
+        raise _fail(errors)
+    clean = checked.clean
+    if Enterprise.objects.filter(uscc=clean["uscc"]).exists():
+        raise Conflict(f"统一社会信用代码 {clean['uscc']} 已登记", fields={"uscc": "该统一社会信用代码已登记"})
+    try:
+        with transaction.atomic():
+            return _create(actor, clean)
+    except IntegrityError:  # a concurrent create of the same code won the race
+        raise Conflict(f"统一社会信用代码 {clean['uscc']} 已登记", fields={"uscc": "该统一社会信用代码已登记"}) from None
+
+
+def _create(actor, clean: dict[str, Any]) -> Enterprise:
+    ent = Enterprise(uscc=clean["uscc"])
+    apply_clean(ent, clean)
+    ent.created_at = ent.updated_at = timezone.now()
+    ent.save(force_insert=True)
+    certs, manual = set(clean.get("certifications", ())), set(clean.get("tags", ()))
+    _sync_certs(ent, set(), certs)
+    _sync_manual_tags(ent, set(), manual)
+    tag_rules.refresh_for([ent.pk])
+    after = state(ent, certs, manual)
+    audit.record(actor, AuditAction.CREATE, ent,
+                 changes=audit_changes({}, {k: v for k, v in after.items() if v not in (None, [], {})}))
+    return ent
+
+
+def do_update_enterprise(actor, enterprise: Enterprise, data: dict[str, Any], *, null_clears: bool = False
+                         ) -> Enterprise:
+    """Change the given fields of an enterprise (PATCH semantics; with ``null_clears`` a JSON null
+    clears an optional field); audits the field diff."""
+    access_enterprise(actor, enterprise, write=True)
+    _check_self_service(actor, data)
+    existing = {"rd_expense": enterprise.rd_expense, "operating_revenue": enterprise.operating_revenue}
+    checked = validate_enterprise(data, Context.load(actor), existing=existing, null_clears=null_clears)
+    errors = dict(checked.errors)
+    if checked.clean.get("uscc", enterprise.uscc) != enterprise.uscc:
+        errors["uscc"] = "统一社会信用代码不可修改"
+    if errors:
+        raise _fail(errors)
+    with transaction.atomic():
+        ent = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+        _update(actor, ent, checked.clean)
+    return ent
+
+
+def _check_self_service(actor, data: dict[str, Any]) -> None:
+    if getattr(actor, "role", None) != Role.ENTERPRISE or actor.is_superuser:
+        return
+    from yingshang.enterprises.validation import field_name
+
+    denied = {field_name(k) or k: "企业用户不能修改此项,请联系主管部门" for k in data
+              if (field_name(k) or k) not in SELF_SERVICE_FIELDS}
+    if denied:
+        raise Forbidden("企业用户只能修改经营数据和联系信息", fields=denied)
+
+
+def _update(actor, ent: Enterprise, clean: dict[str, Any]) -> None:
+    certs, manual = _cert_kinds(ent), _manual_tags(ent)
+    before = state(ent, certs, manual)
+    apply_clean(ent, clean)
+    new_certs = set(clean.get("certifications", certs))
+    new_manual = set(clean.get("tags", manual))
+    changes = audit_changes(before, state(ent, new_certs, new_manual))
+    if not changes:
+        return
+    ent.updated_at = timezone.now()
+    ent.save()
+    _sync_certs(ent, certs, new_certs)
+    _sync_manual_tags(ent, manual, new_manual)
+    tag_rules.refresh_for([ent.pk])
+    audit.record(actor, AuditAction.UPDATE, ent, changes=changes)
+
+
+def do_set_manual_tags(actor, enterprise: Enterprise, tags: list[str]) -> Enterprise:
+    """Replace the manual tags of an enterprise (codes or names of manual tags)."""
+    if getattr(actor, "role", None) == Role.ENTERPRISE and not actor.is_superuser:
+        raise PermissionDenied("企业用户不能设置标签")
+    return do_update_enterprise(actor, enterprise, {"tags": list(tags) or ["无"]})
+
+
+# ------------------------------------------------------------------ file import
+@dataclass
+class Problem:
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportOutcome:
+    """What an import found and did; ``written`` is False for dry runs and rejected files."""
+
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {"new": 0, "updated": 0, "unchanged": 0, "invalid": 0})
+    problems: list[Problem] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def invalid_rows(self) -> int:
+        return len({p.row for p in self.problems})
+
+
+@dataclass
+class _Planned:
+    row: int
+    ent: Enterprise
+    certs: set[str]
+    manual: set[str]
+    old_certs: set[str]
+    old_manual: set[str]
+    changes: dict[str, list]
+    is_new: bool
+
+
+def do_import_enterprises(actor, rows: Iterable[tuple[int, dict[str, Any]]], *, accept_valid: bool = False,
+                          dry_run: bool = False, progress: Progress | None = None, total: int = 0,
+                          filename: str = "") -> ImportOutcome:
+    """Upsert enterprises by USCC from ``(row number, raw values)`` pairs: all-or-nothing unless
+    ``accept_valid``; unchanged rows are neither written nor audited; ``dry_run`` writes nothing.
+    ``actor`` is a user (scope-checked) or a string naming a trusted operator such as「命令行」."""
+    from yingshang.enterprises.importer import plan_import
+
+    user = actor if hasattr(actor, "role") else None
+    if user is not None:
+        access_register_write(user)
+    outcome = ImportOutcome()
+    plans = plan_import(user, rows, outcome, progress=progress, total=total)
+    outcome.counts["invalid"] = outcome.invalid_rows
+    if dry_run or (outcome.problems and not accept_valid):
+        return outcome
+    with transaction.atomic():
+        _write_plans(actor, plans, progress)
+        audit.record(actor, AuditAction.IMPORT, None, object_type="enterprises.register", object_id=filename[:64],
+                     object_repr=f"导入企业档案 {filename}", changes={"counts": dict(outcome.counts)})
+    outcome.written = True
+    return outcome
+
+
+def _write_plans(actor, plans: list[_Planned], progress: Progress | None) -> None:
+    now = timezone.now()
+    new = [p for p in plans if p.is_new]
+    updated = [p for p in plans if not p.is_new]
+    done = 0
+    for start in range(0, len(new), 1000):
+        batch = new[start:start + 1000]
+        for p in batch:
+            p.ent.created_at = p.ent.updated_at = now
+        Enterprise.objects.bulk_create([p.ent for p in batch])
+        done += len(batch)
+        _report(progress, "写入", done, len(plans))
+    _bulk_update(updated, now, progress, done, len(plans))
+    _write_links(plans)
+    _write_computed_tags(plans)
+    rows = [(ENTERPRISE_TYPE, str(p.ent.pk), p.ent.name, p.changes) for p in new]
+    audit.record_bulk(actor, AuditAction.CREATE, rows, reason="文件导入")
+    rows = [(ENTERPRISE_TYPE, str(p.ent.pk), p.ent.name, p.changes) for p in updated]
+    audit.record_bulk(actor, AuditAction.UPDATE, rows, reason="文件导入")
+
+
+def _report(progress: Progress | None, phase: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(phase, done, total)
+
+
+def _bulk_update(updated: list[_Planned], now, progress, done: int, total: int) -> None:
+    if not updated:
+        return
+    names = {k for p in updated for k in p.changes if k not in ("certifications", "tags")}
+    columns = [f for f in SCALAR_FIELDS if f in names]
+    columns += list(DERIVED_FIELDS) + ["updated_at"]
+    for start in range(0, len(updated), 500):
+        batch = updated[start:start + 500]
+        for p in batch:
+            p.ent.updated_at = now
+        Enterprise.objects.bulk_update([p.ent for p in batch], columns)
+        _report(progress, "写入", done + start + len(batch), total)
+
+
+def _write_links(plans: list[_Planned]) -> None:
+    """Certifications and manual tags: add what is new, remove what the file dropped."""
+    tag_ids = dict(Tag.objects.filter(kind=TagKind.MANUAL).values_list("code", "pk"))
+    new_certs, new_tags = [], []
+    for p in plans:
+        eid = p.ent.pk
+        new_certs += [Certification(enterprise_id=eid, kind=k) for k in sorted(p.certs - p.old_certs)]
+        new_tags += [EnterpriseTag(enterprise_id=eid, tag_id=tag_ids[c]) for c in sorted(p.manual - p.old_manual)]
+        if p.old_certs - p.certs:
+            Certification.objects.filter(enterprise_id=eid, kind__in=p.old_certs - p.certs).delete()
+        if p.old_manual - p.manual:
+            EnterpriseTag.objects.filter(enterprise_id=eid, tag_id__in=[tag_ids[c] for c in p.old_manual - p.manual]
+                                         ).delete()
+    Certification.objects.bulk_create(new_certs, batch_size=2000)
+    EnterpriseTag.objects.bulk_create(new_tags, batch_size=2000, ignore_conflicts=True)
+
+
+def _write_computed_tags(plans: list[_Planned]) -> None:
+    tags = tag_rules.computed_tags()
+    if not tags or not plans:
+        return
+    tag_ids = [t.pk for t in tags]
+    updated_ids = [p.ent.pk for p in plans if not p.is_new]
+    have: set[tuple[int, int]] = set()
+    for start in range(0, len(updated_ids), 2000):
+        have |= set(EnterpriseTag.objects.filter(enterprise_id__in=updated_ids[start:start + 2000],
+                                                 tag_id__in=tag_ids).values_list("enterprise_id", "tag_id"))
+    today = timezone.localdate()
+    want = {(p.ent.pk, t) for p in plans for t in tag_rules.wanted_tags(p.ent, p.certs, tags, today)}
+    tag_rules.apply_links(want - have, have - want)
+
+
+def check_existing_scope(actor, ent: Enterprise) -> str | None:
+    """Reason an existing enterprise may not be updated by this actor through an import, or None."""
+    if actor is None or in_scope(actor, ent.region_id):
+        return None
+    return f"该企业已登记在区划 {ent.region_id},不在您的管辖范围内,不能通过导入修改"
+
+
+__all__ = ["do_create_enterprise", "do_update_enterprise", "do_set_manual_tags", "do_import_enterprises",
+           "ImportOutcome", "Problem"]

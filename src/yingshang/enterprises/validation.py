@@ -1,0 +1,407 @@
+"""The one validator of enterprise data, shared by the API, the file import and the UI.
+
+``validate_enterprise(raw, ctx)`` takes raw values (strings from Excel/CSV cells, JSON values from
+the API; keys are API field names or the import template's Chinese column headers) and returns a
+``Checked`` with clean Python values and ``{field: Chinese reason}`` for everything wrong.
+A blank value means "not given" (PATCH semantics); required fields are checked by the caller,
+who knows whether the enterprise already exists (``missing_required``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+
+from yingshang.enterprises import industries
+from yingshang.enterprises.models import (FIGURE_FIELDS, CertificationKind, EnterpriseStatus, LegalForm,
+                                          TaxCreditRating)
+from yingshang.enterprises.uscc import UsccError, validate_uscc
+
+# API field name → column header of the import template (also the order of the template's columns).
+HEADERS: dict[str, str] = {
+    "uscc": "统一社会信用代码",
+    "name": "企业名称",
+    "legal_form": "组织形式",
+    "status": "登记状态",
+    "region_code": "所在区划代码",
+    "industry_code": "行业代码",
+    "established_on": "成立日期",
+    "registered_capital": "注册资本(万元)",
+    "employees": "从业人员(人)",
+    "operating_revenue": "营业收入(万元)",
+    "total_assets": "资产总额(万元)",
+    "rd_expense": "研发费用(万元)",
+    "tax_credit_rating": "纳税信用等级",
+    "certifications": "资质",
+    "tags": "标签",
+    "source": "数据来源",
+    "as_of": "数据日期",
+    "legal_representative": "法定代表人",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "address": "住所",
+    "business_scope": "经营范围",
+}
+FIELD_BY_HEADER = {v: k for k, v in HEADERS.items()}
+# Looser spellings people type into their own spreadsheets.
+FIELD_BY_HEADER.update({"注册资本": "registered_capital", "从业人员": "employees", "营业收入": "operating_revenue",
+                        "资产总额": "total_assets", "研发费用": "rd_expense", "区划代码": "region_code",
+                        "行业分类代码": "industry_code", "企业资质": "certifications", "企业标签": "tags"})
+REQUIRED_FOR_NEW = ("uscc", "name", "region_code", "industry_code")
+PERSONAL = ("legal_representative", "contact_name", "contact_phone")
+MONEY_FIELDS = ("registered_capital", "operating_revenue", "total_assets", "rd_expense")
+FOUNDING_OF_PRC = dt.date(1949, 10, 1)
+MAX_MONEY = Decimal("1000000000")  # 1e9 万元 = 10 万亿元: above any real enterprise
+MAX_EMPLOYEES = 2_000_000
+FOUR_PLACES = Decimal("0.0001")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^(?:0\d{2,3}-?)?[2-9]\d{6,7}(?:-\d{1,6})?$")
+_SERVICE = re.compile(r"^[48]00-?\d{3}-?\d{4}$")
+_LIST_SPLIT = re.compile(r"[、,,;;\s]+")
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+@dataclass
+class Context:
+    """What the validator needs from the database, loaded once per request or per file."""
+
+    actor: Any = None
+    region_codes: set[str] | None = None  # None = look each code up
+    tags_by_key: dict[str, tuple[str, str]] = field(default_factory=dict)  # code/name → (code, kind)
+    today: dt.date = field(default_factory=timezone.localdate)
+
+    @classmethod
+    def load(cls, actor=None, *, all_regions: bool = False) -> "Context":
+        """A context for ``actor``; ``all_regions`` preloads every region code (for files)."""
+        from yingshang.core.models import Region
+        from yingshang.enterprises.models import Tag
+
+        tags = {}
+        for code, name, kind in Tag.objects.values_list("code", "name", "kind"):
+            tags[code] = tags[name] = (code, kind)
+        codes = set(Region.objects.values_list("code", flat=True)) if all_regions else None
+        return cls(actor=actor, region_codes=codes, tags_by_key=tags)
+
+    def region_exists(self, code: str) -> bool:
+        if self.region_codes is not None:
+            return code in self.region_codes
+        from yingshang.core.models import Region
+
+        return Region.objects.filter(code=code).exists()
+
+
+@dataclass
+class Checked:
+    clean: dict[str, Any]
+    errors: dict[str, str]
+
+
+class Invalid(ValueError):
+    """A field's value is wrong; the message is the Chinese reason."""
+
+
+# ------------------------------------------------------------------ helpers
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Excel numeric cells: 411602.0 → "411602"
+    return str(value).strip()
+
+
+def parse_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _text(value)
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise Invalid(f"“{text}”不是有效日期,应为 YYYY-MM-DD")
+
+
+def parse_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise Invalid("应为数字")
+    if isinstance(value, float):
+        value = repr(value)  # shortest round-trip text: 1234.5678 stays 1234.5678
+    text = _text(value).replace(",", "").replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise Invalid(f"“{text}”不是数字") from None
+    if not number.is_finite():
+        raise Invalid(f"“{text}”不是数字")
+    return number
+
+
+def _choice(value: Any, choices, label: str) -> str:
+    text = _text(value)
+    for code, name in choices.choices:
+        if text in (code, str(name)):
+            return code
+    allowed = "、".join(str(n) for _, n in choices.choices)
+    raise Invalid(f"“{text}”不是有效的{label},可选: {allowed}")
+
+
+# ------------------------------------------------------------------ field checks
+def check_uscc(value: Any, ctx: Context) -> str:
+    try:
+        return validate_uscc(_text(value))
+    except UsccError as exc:
+        raise Invalid(exc.message) from None
+
+
+def check_name(value: Any, ctx: Context) -> str:
+    text = _text(value)
+    if len(text) > 200:
+        raise Invalid(f"企业名称过长({len(text)}字),最多200字")
+    return text
+
+
+def check_region(value: Any, ctx: Context) -> str:
+    code = _text(value)
+    if not code.isdigit() or len(code) not in (6, 9, 12):
+        raise Invalid(f"区划代码“{code}”格式不正确,应为6位(县级)或9位(乡镇街道)数字")
+    if not ctx.region_exists(code):
+        raise Invalid(f"区划代码“{code}”不存在于本平台的行政区划中")
+    if ctx.actor is not None:
+        from yingshang.core.access import in_scope
+
+        if not in_scope(ctx.actor, code):
+            raise Invalid(f"区划“{code}”不在您的管辖范围内")
+    return code
+
+
+def check_industry(value: Any, ctx: Context) -> str:
+    try:
+        return industries.resolve(_text(value))[0]
+    except industries.IndustryError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def check_established(value: Any, ctx: Context) -> dt.date:
+    day = parse_date(value)
+    if day > ctx.today:
+        raise Invalid(f"成立日期 {day} 晚于今天,不能是将来的日期")
+    if day < FOUNDING_OF_PRC:
+        raise Invalid(f"成立日期 {day} 早于1949-10-01,请核对")
+    return day
+
+
+def check_employees(value: Any, ctx: Context) -> int:
+    number = parse_decimal(value)
+    if number != number.to_integral_value():
+        raise Invalid(f"从业人员应为整数,实际为“{_text(value)}”")
+    if number < 0:
+        raise Invalid(f"从业人员不能为负数({number})")
+    if number > MAX_EMPLOYEES:
+        raise Invalid(f"从业人员 {number} 人超过合理上限 {MAX_EMPLOYEES:,} 人,请核对单位(人)")
+    return int(number)
+
+
+def check_money(value: Any, ctx: Context) -> Decimal:
+    number = parse_decimal(value)
+    if number < 0:
+        raise Invalid(f"金额不能为负数({number})")
+    if number.normalize().as_tuple().exponent < -4:
+        raise Invalid(f"金额“{_fmt(number)}”小数位数超过4位(单位万元,精确到元)")
+    if number > MAX_MONEY:
+        raise Invalid(f"金额 {_fmt(number)} 万元超过合理上限(10亿万元),请核对单位是否为万元")
+    # Same representation as the database returns (4 places), so comparisons are exact.
+    return number.quantize(FOUR_PLACES)
+
+
+def check_rating(value: Any, ctx: Context) -> str:
+    text = _text(value).upper().removesuffix("级")
+    if text not in TaxCreditRating.values:
+        raise Invalid(f"纳税信用等级“{_text(value)}”无效,应为 A、B、M、C、D 之一")
+    return text
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, set)):
+        return [_text(v) for v in value if not blank(v)]
+    return [p for p in _LIST_SPLIT.split(_text(value)) if p]
+
+
+def check_certifications(value: Any, ctx: Context) -> list[str]:
+    items = _as_list(value)
+    if items == ["无"]:
+        return []
+    kinds = []
+    for item in items:
+        kinds.append(_choice(item, CertificationKind, "资质"))
+    return sorted(set(kinds))
+
+
+def check_tags(value: Any, ctx: Context) -> list[str]:
+    items = _as_list(value)
+    if items == ["无"]:
+        return []
+    codes = []
+    for item in items:
+        found = ctx.tags_by_key.get(item)
+        if found is None:
+            raise Invalid(f"标签“{item}”不存在,请先由管理员建立该标签")
+        if found[1] != "manual":
+            raise Invalid(f"标签“{item}”由规则自动计算,不能手工设置")
+        codes.append(found[0])
+    return sorted(set(codes))
+
+
+def check_source(value: Any, ctx: Context) -> str:
+    text = _text(value)
+    if len(text) > 64:
+        raise Invalid("数据来源过长,最多64字")
+    return text
+
+
+def check_as_of(value: Any, ctx: Context) -> str:
+    day = parse_date(value)
+    if day > ctx.today:
+        raise Invalid(f"数据日期 {day} 晚于今天,不能是将来的日期")
+    if day < FOUNDING_OF_PRC:
+        raise Invalid(f"数据日期 {day} 过早,请核对")
+    return day.isoformat()
+
+
+def check_phone(value: Any, ctx: Context) -> str:
+    text = _text(value).replace(" ", "")
+    if not (_MOBILE.match(text) or _LANDLINE.match(text) or _SERVICE.match(text)):
+        raise Invalid(f"联系电话“{text}”格式不正确,应为11位手机号(1[3-9]开头)或固定电话(如 0394-8888888)")
+    return text
+
+
+def _short_text(limit: int):
+    def check(value: Any, ctx: Context) -> str:
+        text = _text(value)
+        if len(text) > limit:
+            raise Invalid(f"内容过长({len(text)}字),最多{limit}字")
+        return text
+
+    return check
+
+
+CHECKS = {
+    "uscc": check_uscc, "name": check_name, "region_code": check_region, "industry_code": check_industry,
+    "legal_form": lambda v, c: _choice(v, LegalForm, "组织形式"),
+    "status": lambda v, c: _choice(v, EnterpriseStatus, "登记状态"),
+    "established_on": check_established, "registered_capital": check_money, "employees": check_employees,
+    "operating_revenue": check_money, "total_assets": check_money, "rd_expense": check_money,
+    "tax_credit_rating": check_rating, "certifications": check_certifications, "tags": check_tags,
+    "source": check_source, "as_of": check_as_of, "contact_phone": check_phone,
+    "legal_representative": _short_text(64), "contact_name": _short_text(64), "address": _short_text(200),
+    "business_scope": _short_text(4000),
+}
+KNOWN_FIELDS = set(CHECKS) | {"figure_sources"}
+
+
+# ------------------------------------------------------------------ the validator
+def field_name(key: str) -> str | None:
+    """The API field for an API name or a Chinese column header (None when unknown)."""
+    key = key.strip()
+    if key in KNOWN_FIELDS:
+        return key
+    return FIELD_BY_HEADER.get(key) or FIELD_BY_HEADER.get(key.replace("(", "(").replace(")", ")"))
+
+
+# What an explicit JSON null sets a field to (API PATCH); required fields cannot be cleared.
+CLEARED = {"established_on": None, "registered_capital": None, "employees": None, "operating_revenue": None,
+           "total_assets": None, "rd_expense": None, "tax_credit_rating": "", "certifications": [], "tags": [],
+           "legal_representative": "", "contact_name": "", "contact_phone": "", "address": "",
+           "business_scope": "", "figure_sources": {}}
+
+
+def validate_enterprise(raw: dict[str, Any], ctx: Context, *, existing: dict[str, Any] | None = None,
+                        null_clears: bool = False) -> Checked:
+    """Check every given field; blank values are left out of ``clean`` (not given), except that with
+    ``null_clears`` (JSON PATCH) an explicit null clears an optional field."""
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in raw.items():
+        name = field_name(key)
+        if name is None:
+            errors[key] = "不是可识别的字段"
+            continue
+        if null_clears and value is None:
+            if name in CLEARED:
+                clean[name] = CLEARED[name]
+            elif name not in ("source", "as_of"):
+                errors[name] = "不能为空"
+            continue
+        if name == "figure_sources":
+            _check_figure_sources(value, ctx, clean, errors)
+            continue
+        if blank(value):
+            continue
+        try:
+            clean[name] = CHECKS[name](value, ctx)
+        except Invalid as exc:
+            errors[name] = str(exc)
+    cross_check(clean, errors, existing or {})
+    _fold_sources(clean)
+    return Checked(clean, errors)
+
+
+def _check_figure_sources(value: Any, ctx: Context, clean: dict, errors: dict) -> None:
+    if blank(value):
+        return
+    if not isinstance(value, dict):
+        errors["figure_sources"] = '应为对象,如 {"employees": {"source": "统计局", "as_of": "2024-12-31"}}'
+        return
+    out = {}
+    for figure, entry in value.items():
+        if figure not in FIGURE_FIELDS:
+            errors["figure_sources"] = f"“{figure}”不是带来源的数据项,可选: {'、'.join(FIGURE_FIELDS)}"
+            return
+        if not isinstance(entry, dict) or set(entry) - {"source", "as_of"}:
+            errors["figure_sources"] = f"{figure}: 应为 {{\"source\": …, \"as_of\": \"YYYY-MM-DD\"}}"
+            return
+        try:
+            out[figure] = {"source": check_source(entry.get("source") or "", ctx),
+                           "as_of": check_as_of(entry["as_of"], ctx) if not blank(entry.get("as_of")) else ""}
+        except Invalid as exc:
+            errors["figure_sources"] = f"{figure}: {exc}"
+            return
+    clean["figure_sources"] = out
+
+
+def cross_check(clean: dict, errors: dict, existing: dict) -> None:
+    """Rules across fields: R&D expense above operating revenue is almost always a unit mistake."""
+    rd = clean.get("rd_expense", existing.get("rd_expense"))
+    revenue = clean.get("operating_revenue", existing.get("operating_revenue"))
+    if rd is not None and revenue is not None and "rd_expense" not in errors and "operating_revenue" not in errors:
+        if Decimal(rd) > Decimal(revenue):
+            errors["rd_expense"] = (f"研发费用({_fmt(rd)}万元)大于营业收入({_fmt(revenue)}万元),"
+                                    "请核对数据或单位")
+
+
+def _fmt(value) -> str:
+    text = format(Decimal(value), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _fold_sources(clean: dict) -> None:
+    """Row-level ``source``/``as_of`` (file columns) apply to every figure given in the same row."""
+    source, as_of = clean.pop("source", None), clean.pop("as_of", None)
+    if source is None and as_of is None:
+        return
+    sources = clean.setdefault("figure_sources", {})
+    for figure in FIGURE_FIELDS:
+        if figure in clean and figure not in sources:
+            sources[figure] = {"source": source or "", "as_of": as_of or ""}
+
+
+def missing_required(clean: dict) -> dict[str, str]:
+    """Reasons for required fields absent from a new enterprise's data."""
+    return {f: f"新建企业时“{HEADERS[f]}”必填" for f in REQUIRED_FOR_NEW if f not in clean}
