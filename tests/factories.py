@@ -15,7 +15,7 @@ _serial = itertools.count(10000000)
 
 def fresh_uscc(region: str = "411602") -> str:
     """A valid, unique USCC for tests."""
-    return make_uscc("9", "1", region, f"MA{next(_serial):06d}"[:8])
+    return make_uscc("9", "1", region, f"{next(_serial):08d}")
 
 
 class RegionFactory(factory.django.DjangoModelFactory):

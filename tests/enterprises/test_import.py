@@ -202,3 +202,20 @@ def test_cli_export(org, tmp_path, capsys):
     assert "0 家" in capsys.readouterr().out
     assert main(["export", "enterprises", str(path), "--region", "411602"]) == 0
     assert "1 家" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("calamine", [True, False])
+def test_both_xlsx_readers_agree(org, actor, monkeypatch, calamine):
+    from yingshang.enterprises import importer
+
+    if calamine and not importer.USE_CALAMINE:
+        pytest.skip("python-calamine not installed")
+    monkeypatch.setattr(importer, "USE_CALAMINE", calamine)
+    import datetime as dt
+
+    rows = [basic_row(**{"成立日期": dt.datetime(2019, 4, 5)}), [None] * len(BASIC_HEADERS),
+            basic_row(region="419999"), basic_row(**{"从业人员(人)": 7.0})]
+    table, outcome = run(actor, xlsx_bytes(rows, BASIC_HEADERS), accept_valid=True)
+    assert [(r["row"], r["column"]) for r in report_rows(outcome, table)] == [(4, "所在区划代码")]
+    assert Enterprise.objects.get(uscc=rows[0][0]).established_on == dt.date(2019, 4, 5)
+    assert Enterprise.objects.get(uscc=rows[3][0]).employees == 7

@@ -82,3 +82,18 @@ def test_wrong_length(code, cut):
 def test_make_uscc_builds_valid_codes():
     code = make_uscc("9", "1", "411602", "MA44XY7R")
     assert validate_uscc(code) == code and code[2:8] == "411602"
+
+
+def test_validator_fast_path_agrees_with_stdnum():
+    """validation.check_uscc's own check-character arithmetic must match stdnum on every character."""
+    import random
+
+    from yingshang.enterprises.uscc import ALPHABET
+    from yingshang.enterprises.validation import _final_check_char
+
+    rng = random.Random(3)
+    for code in REAL:
+        assert _final_check_char(code[:17]) == code[17] == uscc_check_char(code[:17])
+    for _ in range(3000):
+        first17 = "".join(rng.choice(ALPHABET) for _ in range(17))
+        assert _final_check_char(first17) == uscc_check_char(first17)

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 
-from tests.enterprises.conftest import fresh_uscc
 from yingshang.enterprises.validation import Context, validate_enterprise
 
 TODAY = dt.date(2025, 6, 30)

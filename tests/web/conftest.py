@@ -33,3 +33,13 @@ def register(org):
 
 def login(client, user) -> None:
     assert client.login(username=user.username, password="pass-1234")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The home-page counts and filter options are cached; every test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

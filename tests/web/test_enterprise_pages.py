@@ -149,8 +149,21 @@ def test_htmx_request_gets_the_partial(client, register):
 def test_total_label_rounds_estimates():
     from yingshang.enterprises.views import total_label
 
-    assert total_label(987, True) == "共 987 家"
-    assert total_label(1234567, False) == "约 1,230,000 家"
+    assert total_label(987, "exact") == "共 987 家"
+    assert total_label(1234567, "estimate") == "约 1,230,000 家"
+    assert total_label(1000, "at_least") == "1,000 家以上"
+
+
+def test_approximate_count_is_exact_for_small_results(register):
+    from django.db import connection
+
+    from yingshang.enterprises.models import Enterprise
+    from yingshang.enterprises.views import approximate_count, planner_estimate
+
+    qs = Enterprise.objects.filter(region__code__startswith=register.fugou.code)
+    assert approximate_count(qs) == (len(register.fugou_ents), "exact")
+    if connection.vendor == "postgresql":
+        assert planner_estimate(Enterprise.objects.all()) >= 0  # EXPLAIN runs and yields a row estimate
 
 
 # ---------------------------------------------------------------- enterprise page

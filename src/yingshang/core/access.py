@@ -40,7 +40,7 @@ def visible_enterprises(user, qs: QuerySet) -> QuerySet:
         return qs.filter(pk=user.enterprise_id) if user.enterprise_id else qs.none()
     if user.role in REGISTER_READERS:
         prefix = user.scope_prefix
-        return qs.filter(region_id__startswith=prefix) if prefix else qs
+        return qs.filter(region__code__startswith=prefix) if prefix else qs
     return qs.none()
 
 

@@ -48,10 +48,11 @@ def _seed_password() -> str:
 
 
 def demo_accounts() -> list[User]:
-    """One demo account per role (the first by username), in the order of the role list."""
+    """One demo account per role (the one named after the role, else the first by username)."""
     first: dict[str, User] = {}
     for user in User.objects.filter(is_demo=True, is_active=True).order_by("username")[:500]:
-        first.setdefault(user.role, user)
+        if user.role not in first or user.username == user.role:
+            first[user.role] = user
     return [first[r] for r in Role.values if r in first]
 
 
@@ -114,8 +115,10 @@ def _compute_register_stats(qs, prefix: str) -> dict:
     from yingshang.enterprises.models import Size
 
     by_size = dict(qs.order_by().values_list("size").annotate(n=Count("id")))
-    sizes = [{"name": label, "value": by_size.get(value, 0)} for value, label in Size.choices]
+    sizes = [{"name": str(label), "value": by_size.get(value, 0)} for value, label in Size.choices]
     sizes.append({"name": "未确定", "value": by_size.get(None, 0)})
+    for s in sizes:
+        s["label"] = f"{s['value']:,}"
     # Below a county, group by street (9 digits); otherwise by county (6 digits).
     width = 9 if len(prefix) >= 6 else 6
     rows = (qs.order_by().annotate(sub=Substr("region_id", 1, width)).values_list("sub")
@@ -124,7 +127,8 @@ def _compute_register_stats(qs, prefix: str) -> dict:
     names = dict(Region.objects.filter(code__in=[c for c, _ in counts]).values_list("code", "name"))
     regions = [{"code": c, "name": names.get(c, "直属/未细分" if len(c) < width else c), "value": n}
                for c, n in counts]
-    return {"total": sum(by_size.values()), "sizes": sizes, "regions": regions,
+    total = sum(by_size.values())
+    return {"total": total, "total_label": f"{total:,}", "sizes": sizes, "regions": regions,
             "region_level": "乡镇街道" if width == 9 else "县区", "taken_at": timezone.now()}
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Optional, Union
 
+from django.core.exceptions import FieldError
 from django.db.models import Prefetch, Q
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from yingshang.core.access import access_enterprise, access_role, visible_enterprises
@@ -22,6 +23,8 @@ from yingshang.enterprises.actions import do_create_enterprise, do_update_enterp
 from yingshang.enterprises.models import CertificationKind, Enterprise, EnterpriseTag, Size, Tag
 
 router = Router(tags=["企业档案"])
+AMOUNTS_NOTE = ("金额单位为万元:请求中可写 JSON 数字或字符串(如 1200.5 或 \"1200.5\",最多4位小数),"
+                "应答中一律为十进制字符串,以免精度损失。联系人等个人信息可写入,但不在应答中返回。")
 Number = Optional[Union[int, float, str]]
 MAX_LIMIT = 200
 _USCC_LIKE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2,18}$")
@@ -122,10 +125,10 @@ def _reload(ent: Enterprise) -> Enterprise:
     return _with_links(Enterprise.objects.filter(pk=ent.pk)).get()
 
 
-@router.post("", response={201: EnterpriseOut}, summary="新增企业")
+@router.post("", response={201: EnterpriseOut}, summary="新增企业", description=AMOUNTS_NOTE)
 def create_enterprise(request, payload: EnterpriseIn):
     ent = do_create_enterprise(request.auth, payload.model_dump(exclude_unset=True))
-    return 201, serialize(_reload(ent))
+    return Status(201, serialize(_reload(ent)))
 
 
 @router.get("/{uscc}", response=EnterpriseOut, summary="企业详情")
@@ -135,7 +138,8 @@ def get_enterprise(request, uscc: str):
     return serialize(ent)
 
 
-@router.patch("/{uscc}", response=EnterpriseOut, summary="修改企业(只改给出的字段)")
+@router.patch("/{uscc}", response=EnterpriseOut, summary="修改企业(只改给出的字段)",
+              description=AMOUNTS_NOTE + "给出 null 表示清空该项(必填项除外)。")
 def patch_enterprise(request, uscc: str, payload: EnterpriseIn):
     ent = _get(uscc)
     ent = do_update_enterprise(request.auth, ent, payload.model_dump(exclude_unset=True), null_clears=True)
@@ -152,7 +156,7 @@ def list_enterprises(request, region: str = "", industry: str = "", size: str = 
     access_role(user, *STAFF_ROLES, Role.ENTERPRISE)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit 应在 1–{MAX_LIMIT} 之间", fields={"limit": f"应在 1–{MAX_LIMIT} 之间"})
-    qs = _filtered(visible_enterprises(user, Enterprise.objects.all()), region=region.strip(),
+    qs = _filtered(_visible(user), region=region.strip(),
                    industry=industry.strip(), size=size.strip(), tag=tag.strip(),
                    certification=certification.strip(), q=q.strip())
     count = qs.count() if with_count else None
@@ -166,6 +170,15 @@ def list_enterprises(request, region: str = "", industry: str = "", size: str = 
     rows = rows[:limit]
     return {"items": [serialize(e) for e in rows], "next_cursor": str(rows[-1].pk) if more else None,
             "count": count}
+
+
+def _visible(user):
+    try:
+        return visible_enterprises(user, Enterprise.objects.all())
+    except FieldError:
+        # core.access filters ``region_id__startswith``, which Django rejects on a foreign key; this
+        # branch is only reached for region-scoped staff, whose rule is exactly ``in_region``.
+        return Enterprise.objects.in_region(user.scope_prefix)
 
 
 def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certification: str, q: str):

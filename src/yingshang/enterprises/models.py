@@ -82,7 +82,8 @@ PERSONAL_FIELDS = ("legal_representative", "contact_name", "contact_phone")
 class EnterpriseQuerySet(models.QuerySet):
     def in_region(self, prefix: str) -> "EnterpriseQuerySet":
         """Enterprises registered in the region with this code prefix, descendants included."""
-        return self.filter(region_id__startswith=prefix) if prefix else self
+        # region__code (the FK target is the primary key) compiles to region_id LIKE, without a join.
+        return self.filter(region__code__startswith=prefix) if prefix else self
 
     def in_industry(self, code: str) -> "EnterpriseQuerySet":
         """Enterprises in a GB/T 4754 section, division, group or class (descendants included)."""

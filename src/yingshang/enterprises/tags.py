@@ -229,9 +229,12 @@ def _refresh_chunk(ids: list[int], tags: list[Tag], on) -> int:
 
 
 def apply_links(add: set[tuple[int, int]], remove: set[tuple[int, int]]) -> int:
-    now = timezone.now()
-    EnterpriseTag.objects.bulk_create([EnterpriseTag(enterprise_id=e, tag_id=t, created_at=now) for e, t in add],
-                                      batch_size=2000, ignore_conflicts=True)
+    """Insert and delete (enterprise id, tag id) links; callers compute both sets inside one transaction."""
+    from yingshang.enterprises.actions import db_value, insert_rows
+
+    stamp = db_value(timezone.now())
+    insert_rows(EnterpriseTag, ["enterprise_id", "tag_id", "created_at"], [(e, t, stamp) for e, t in sorted(add)],
+                ignore_conflicts=True)
     by_tag: dict[int, list[int]] = {}
     for e, t in remove:
         by_tag.setdefault(t, []).append(e)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 from typing import Callable
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
@@ -22,12 +24,14 @@ from yingshang.core.access import REGISTER_READERS, access_enterprise, in_scope,
 from yingshang.core.models import AuditLog, Region, RegionLevel, Role
 from yingshang.enterprises import industries, personal
 from yingshang.enterprises.models import (FIGURE_FIELDS, FIGURE_LABELS, PERSONAL_FIELDS, CertificationKind,
-                                          Enterprise, EnterpriseStatus, Industry, Size, Tag)
+                                          Enterprise, EnterpriseStatus, Size, Tag)
 
 PAGE_SIZE = 20
 EXACT_COUNT_LIMIT = 1000  # up to this many matches the total is counted exactly
+ESTIMATE_TRUSTED = 5 * EXACT_COUNT_LIMIT  # planner estimates above this skip the bounded count
 AUDIT_PAGE_SIZE = 10
 UNKNOWN_SIZE = "unknown"
+OPTIONS_TTL = 600  # seconds: the county list of a scope changes only with the region table
 
 
 # ---------------------------------------------------------------- filters
@@ -78,8 +82,8 @@ def parse_filters(user, params) -> Filters:
                      "乡镇街道“{value}”不存在或不在您的管辖范围内,已忽略", e)
     if f.street and f.county and not f.street.startswith(f.county):
         f.street = ""  # the county was changed after the street was picked: the street no longer applies
-    f.industry = _pick(params, "industry", lambda v: Industry.objects.filter(
-        code=v.upper(), level__in=["section", "division"]).exists(), "行业“{value}”不是有效的门类或大类代码,已忽略", e).upper()
+    f.industry = _pick(params, "industry", lambda v: getattr(industries.table().get(v.upper()), "level", "") in
+                       ("section", "division"), "行业“{value}”不是有效的门类或大类代码,已忽略", e).upper()
     f.size = _pick(params, "size", lambda v: v in Size.values or v == UNKNOWN_SIZE, "企业规模“{value}”无效,已忽略", e)
     f.tag = _pick(params, "tag", lambda v: Tag.objects.filter(code=v).exists(), "标签“{value}”不存在,已忽略", e)
     f.cert = _pick(params, "cert", lambda v: v in CertificationKind.values, "资质类别“{value}”无效,已忽略", e)
@@ -142,15 +146,19 @@ def keyset_page(qs, params, size: int = PAGE_SIZE) -> KeysetPage:
     return KeysetPage(rows[:size], False, len(rows) > size)
 
 
-def approximate_count(qs) -> tuple[int, bool]:
-    """``(count, exact)``: exact up to EXACT_COUNT_LIMIT matches; beyond that PostgreSQL's planner
-    estimate (a full count over a million rows would cost more than the page itself)."""
-    n = qs.order_by()[: EXACT_COUNT_LIMIT + 1].count()
-    if n <= EXACT_COUNT_LIMIT:
-        return n, True
-    if connection.vendor != "postgresql":
-        return qs.count(), True  # the embedded SQLite database is city-sized: counting is cheap
-    return max(planner_estimate(qs), n), False
+def approximate_count(qs) -> tuple[int, str]:
+    """``(count, kind)`` with kind ``exact``, ``estimate`` (PostgreSQL's planner estimate) or ``at_least``
+    (the planner guessed fewer than the bounded count found). Exact up to EXACT_COUNT_LIMIT matches:
+    a full count over a million rows would cost more than the page itself."""
+    if connection.vendor == "postgresql":
+        estimate = planner_estimate(qs)
+        if estimate > ESTIMATE_TRUSTED:
+            return estimate, "estimate"  # clearly large: even a bounded count would scan many rows
+        n = qs.order_by()[: EXACT_COUNT_LIMIT + 1].count()
+        if n <= EXACT_COUNT_LIMIT:
+            return n, "exact"
+        return (estimate, "estimate") if estimate >= n else (EXACT_COUNT_LIMIT, "at_least")
+    return qs.count(), "exact"  # the embedded SQLite database is city-sized: counting is cheap
 
 
 def planner_estimate(qs) -> int:
@@ -164,32 +172,50 @@ def planner_estimate(qs) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def total_label(count: int, exact: bool) -> str:
-    """“共 N 家” or “约 N 家” (estimates rounded to three significant digits)."""
-    if exact:
+def total_label(count: int, kind: str) -> str:
+    """“共 N 家”, “约 N 家” (estimates rounded to three significant digits) or “N 家以上”."""
+    if kind == "exact":
         return f"共 {count:,} 家"
+    if kind == "at_least":
+        return f"{count:,} 家以上"
     digits = max(len(str(count)) - 3, 0)
     rounded = round(count, -digits) if digits else count
     return f"约 {rounded:,} 家"
 
 
 # ---------------------------------------------------------------- list page
+@lru_cache(maxsize=1)
+def industry_groups() -> list[dict]:
+    """GB/T 4754 sections with their divisions, from the shipped table (no query)."""
+    groups: dict[str, dict] = {}
+    for entry in sorted(industries.table().values(), key=lambda e: e.code):
+        if entry.level == "section":
+            groups[entry.code] = {"section": entry, "divisions": []}
+    for entry in sorted(industries.table().values(), key=lambda e: e.code):
+        if entry.level == "division" and entry.parent in groups:
+            groups[entry.parent]["divisions"].append(entry)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _counties(prefix: str) -> list[tuple[str, str]]:
+    key = f"ys:counties:{prefix or 'all'}"
+    found = cache.get(key)
+    if found is None:
+        qs = Region.objects.filter(level=RegionLevel.COUNTY)
+        qs = qs.filter(prefix=prefix[:6]) if len(prefix) >= 6 else qs.filter(code__startswith=prefix)
+        found = list(qs.values_list("code", "name"))
+        cache.set(key, found, OPTIONS_TTL)
+    return found
+
+
 def _filter_options(user, f: Filters) -> dict:
     prefix = "" if user.is_superuser or user.role == Role.ADMIN else user.scope_prefix
-    counties = Region.objects.filter(level=RegionLevel.COUNTY)
-    counties = counties.filter(prefix=prefix[:6]) if len(prefix) >= 6 else counties.filter(code__startswith=prefix)
     county = f.county or (prefix[:6] if len(prefix) >= 6 else "")
-    streets = Region.objects.filter(level=RegionLevel.STREET, parent_id=county, code__startswith=prefix) if county else []
-    sections = Industry.objects.filter(level__in=["section", "division"]).order_by("code")
-    groups: dict[str, dict] = {}
-    for ind in sections:
-        if ind.level == "section":
-            groups[ind.code] = {"section": ind, "divisions": []}
-        elif ind.parent_id in groups:
-            groups[ind.parent_id]["divisions"].append(ind)
-    return {"counties": list(counties), "streets": list(streets), "industry_groups": sorted(
-        groups.values(), key=lambda g: g["section"].code), "sizes": Size.choices, "tags": Tag.objects.all(),
-        "certs": CertificationKind.choices, "statuses": EnterpriseStatus.choices}
+    streets = (Region.objects.filter(level=RegionLevel.STREET, parent_id=county, code__startswith=prefix)
+               .values_list("code", "name") if county else [])
+    return {"counties": _counties(prefix), "streets": list(streets), "industry_groups": industry_groups(),
+            "sizes": Size.choices, "tags": list(Tag.objects.values_list("code", "name")),
+            "certs": CertificationKind.choices, "statuses": EnterpriseStatus.choices}
 
 
 def _page_links(base: dict[str, str], page: KeysetPage) -> dict[str, str | None]:
@@ -218,8 +244,8 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
     page = keyset_page(qs.select_related("region").defer("business_scope", "figure_sources"), request.GET)
     for ent in page.rows:
         ent.industry_label = industries.label(ent.industry_code)
-    count, exact = approximate_count(qs)
-    ctx = {"filters": f, "page": page, "links": _page_links(f.params(), page), "total": total_label(count, exact),
+    count, kind = approximate_count(qs)
+    ctx = {"filters": f, "page": page, "links": _page_links(f.params(), page), "total": total_label(count, kind),
            "total_count": count, **_filter_options(user, f)}
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "enterprise-list"
     return render(request, "enterprises/_list_body.html" if partial else "enterprises/list.html", ctx)

@@ -43,6 +43,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("supervisor", Role.SUPERVISOR, "马红梅(市人大代表)"),
     DemoAccount("enterprise", Role.ENTERPRISE, ""),
 )
+# The province-size data set adds a dispatcher whose scope is the whole province (1,000,000 firms).
+PROVINCE_ACCOUNTS = (DemoAccount("henan_dispatcher", Role.DISPATCHER, "何志远(省营商办)", None, "410000"),)
 
 
 def seed_regions(size: str) -> int:
@@ -90,13 +92,14 @@ def seed_departments() -> int:
     return len(new)
 
 
-def seed_users(enterprise=None) -> list[User]:
+def seed_users(enterprise=None, size: str = "city") -> list[User]:
     """Create the missing demo accounts (``is_demo``; shared password hashed once)."""
-    existing = set(User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).values_list("username", flat=True))
+    accounts = DEMO_ACCOUNTS + (PROVINCE_ACCOUNTS if size == "province" else ())
+    existing = set(User.objects.filter(username__in=[a.username for a in accounts]).values_list("username", flat=True))
     departments = dict(Department.objects.values_list("code", "id"))
     password = make_password(DEMO_PASSWORD)  # one slow hash, reused by every demo account
     new = []
-    for account in DEMO_ACCOUNTS:
+    for account in accounts:
         if account.username in existing or (account.role == Role.ENTERPRISE and enterprise is None):
             continue
         user = User(username=account.username, role=account.role, display_name=account.display_name,

@@ -63,12 +63,6 @@ def county_weights(size: str) -> tuple[list[RegionRow], list[float]]:
     return counties, weights
 
 
-def city_of(code: str) -> RegionRow:
-    """The city-level region above a county code (济源's parent is the 省直辖 pseudo-city)."""
-    by_code = {r.code: r for r in all_regions()}
-    return by_code[by_code[code].parent]
-
-
 def streets_by_county() -> dict[str, list[RegionRow]]:
     """Township rows grouped by their county code."""
     grouped: dict[str, list[RegionRow]] = {}

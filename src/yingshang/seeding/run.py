@@ -59,7 +59,7 @@ def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | No
         result.regions, result.departments = org.seed_regions(size), org.seed_departments()
         say(f"区划 {result.regions} 个、单位 {result.departments} 个已写入")
         _write_enterprises(result, size, seed, say, started)
-        result.users = org.seed_users(org.demo_enterprise())
+        result.users = org.seed_users(org.demo_enterprise(), size)
         _audit(result)
     from yingshang.seeding.writer import BulkWriter
 
@@ -79,11 +79,14 @@ def _write_enterprises(result: SeedResult, size: str, seed: int, say, started: f
     writer = BulkWriter(connection)
     first_id = (Enterprise.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     generator = EnterpriseGenerator(size, seed, first_id=first_id)
-    for chunk in generator.chunks():
-        result.enterprises += writer.write(Enterprise, chunk.enterprises)
-        result.certifications += writer.write(Certification, chunk.certifications)
-        say(f"企业 {result.enterprises:,}/{generator.total:,} ({result.enterprises / generator.total:.0%}),"
-            f"已用 {time.perf_counter() - started:.1f} 秒")
+    with writer.indexes_deferred(Enterprise, Certification):
+        for chunk in generator.chunks():
+            result.enterprises += writer.write(Enterprise, chunk.enterprises)
+            result.certifications += writer.write(Certification, chunk.certifications)
+            say(f"企业 {result.enterprises:,}/{generator.total:,} ({result.enterprises / generator.total:.0%}),"
+                f"已用 {time.perf_counter() - started:.1f} 秒")
+        if connection.vendor == "postgresql":
+            say("正在重建索引和约束…")
     writer.reset_sequences(Enterprise, Certification)
 
 
