@@ -166,7 +166,9 @@ YINGSHANG_SMS_PROVIDER = os.environ.get("YINGSHANG_SMS_PROVIDER", "yingshang.cor
 
 # Background jobs: Celery with a broker in production, an in-process runner otherwise.
 CELERY_BROKER_URL = read_secret("CELERY_BROKER_URL") or ""
-YINGSHANG_JOBS = os.environ.get("YINGSHANG_JOBS") or ("celery" if CELERY_BROKER_URL else "inprocess")
+# Tests run jobs synchronously unless YINGSHANG_JOBS says otherwise, whatever the shell's broker.
+YINGSHANG_JOBS = os.environ.get("YINGSHANG_JOBS") or ("celery" if CELERY_BROKER_URL and MODE != "test" else "inprocess")
+YINGSHANG_BASE_URL = os.environ.get("YINGSHANG_BASE_URL", "http://127.0.0.1:8000")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

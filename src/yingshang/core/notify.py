@@ -3,7 +3,9 @@
 ``do_notify`` writes inside the caller's transaction, so a notification exists exactly when the action
 that caused it committed; delivery is kicked after commit. Every row has a unique key derived from
 the caller's ``key``, so calling again with the same key (a retried action, a re-run periodic job)
-adds nothing. Rows are written with bulk inserts so one policy can reach 100,000 enterprises.
+adds nothing. A User queryset is turned into rows by the database itself (INSERT … SELECT …
+ON CONFLICT DO NOTHING, on SQLite and PostgreSQL), so one policy can reach 100,000 enterprises in
+seconds; a list of users goes through bulk_create.
 Notifications are a consequence of audited actions and are not audited one by one.
 """
 from __future__ import annotations
@@ -12,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from yingshang import jobs
-from yingshang.core.models import Notification, OutboxChannel, OutboxMessage
+from yingshang.core.models import Notification, OutboxChannel, OutboxMessage, OutboxStatus, User
 
 INBOX = "inbox"
 CHANNELS = {INBOX, OutboxChannel.EMAIL.value, OutboxChannel.SMS.value}
@@ -28,15 +31,16 @@ SMS_MAX = 300
 @dataclass
 class NotifyResult:
     recipients: int = 0
-    inbox: int = 0  # rows offered (already existing keys are skipped by the database)
+    inbox: int = 0  # rows written (a list of users: rows offered; existing keys are skipped either way)
     outbox: int = 0
 
 
-def _users(recipients) -> Iterable:
-    """Iterate recipients without loading 100,000 full user rows at once."""
-    if isinstance(recipients, QuerySet):
-        return recipients.filter(is_active=True).only("id", "phone", "email").iterator(chunk_size=CHUNK)
-    return (u for u in recipients if u.is_active)
+def _texts(title: str, body: str, link: str) -> tuple[str, str]:
+    """(e-mail body, SMS text) of a notification; the same for every recipient."""
+    url = _absolute(link)
+    email = "\n\n".join(p for p in (body, url) if p) or title
+    sms = f"【营商通】{title}" + (f":{body}" if body else "") + (f" {url}" if url else "")
+    return email, sms[:SMS_MAX]
 
 
 def _absolute(link: str) -> str:
@@ -44,17 +48,15 @@ def _absolute(link: str) -> str:
     return f"{base}{link}" if base and link.startswith("/") else link
 
 
-def _outbox_rows(user, key: str, channels, title: str, body: str, link: str) -> list[OutboxMessage]:
+# ---------------------------------------------------------------- a list of users: bulk_create
+def _outbox_rows(user, key: str, channels, title: str, texts: tuple[str, str]) -> list[OutboxMessage]:
     rows = []
-    url = _absolute(link)
     if OutboxChannel.EMAIL in channels and user.email:
-        text = "\n\n".join(p for p in (body, url) if p)
         rows.append(OutboxMessage(key=f"{key}:{user.pk}:email", channel=OutboxChannel.EMAIL, user_id=user.pk,
-                                  address=user.email, subject=title, body=text or title))
+                                  address=user.email, subject=title, body=texts[0]))
     if OutboxChannel.SMS in channels and user.phone:
-        text = f"【营商通】{title}" + (f":{body}" if body else "") + (f" {url}" if url else "")
         rows.append(OutboxMessage(key=f"{key}:{user.pk}:sms", channel=OutboxChannel.SMS, user_id=user.pk,
-                                  address=user.phone, body=text[:SMS_MAX]))
+                                  address=user.phone, body=texts[1]))
     return rows
 
 
@@ -67,23 +69,72 @@ def _flush(inbox: list, outbox: list, result: NotifyResult) -> None:
     outbox.clear()
 
 
+def _notify_list(users, key, title, body, link, category, channels) -> NotifyResult:
+    result, inbox, outbox = NotifyResult(), [], []
+    texts = _texts(title, body, link)
+    for user in (u for u in users if u.is_active):
+        result.recipients += 1
+        if INBOX in channels:
+            inbox.append(Notification(user_id=user.pk, key=f"{key}:{user.pk}", category=category,
+                                      title=title, body=body, link=link))
+        outbox.extend(_outbox_rows(user, key, channels, title, texts))
+        if len(inbox) + len(outbox) >= CHUNK:
+            _flush(inbox, outbox, result)
+    _flush(inbox, outbox, result)
+    return result
+
+
+# ---------------------------------------------------------------- a queryset: INSERT … SELECT
+def _insert_select(table: str, columns: list[str], select: str, params: list, users_sql: str,
+                   users_params: tuple, where: str = "") -> int:
+    """Insert one row per user of ``users_sql`` in one statement; existing keys are skipped."""
+    q = connection.ops.quote_name
+    sql = (f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) SELECT {select} "
+           f"FROM {q(User._meta.db_table)} u WHERE u.id IN ({users_sql}){where} ON CONFLICT DO NOTHING")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *users_params])
+        return max(cursor.rowcount, 0)
+
+
+def _notify_queryset(qs, key, title, body, link, category, channels) -> NotifyResult:
+    """Set-based path for many recipients: the database builds the rows, nothing is loaded."""
+    if qs.query.is_sliced:  # a sliced queryset cannot be filtered further
+        qs = User.objects.filter(pk__in=qs.values("pk"))
+    users = qs.filter(is_active=True).values("id")
+    users_sql, users_params = users.query.sql_with_params()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    result = NotifyResult(recipients=users.count())
+    if INBOX in channels:
+        result.inbox = _insert_select(
+            Notification._meta.db_table, ["user_id", "key", "category", "title", "body", "link", "created_at"],
+            "u.id, %s || u.id, %s, %s, %s, %s, %s", [f"{key}:", category, title, body, link, now],
+            users_sql, users_params)
+    email_text, sms_text = _texts(title, body, link)
+    columns = ["key", "channel", "user_id", "address", "subject", "body", "status", "attempts", "next_attempt_at",
+               "claim_token", "last_error", "created_at"]
+    for channel, address, subject, text in ((OutboxChannel.EMAIL, "email", title, email_text),
+                                            (OutboxChannel.SMS, "phone", "", sms_text)):
+        if channel in channels:
+            result.outbox += _insert_select(
+                OutboxMessage._meta.db_table, columns,
+                f"%s || u.id || %s, %s, u.id, u.{address}, %s, %s, %s, 0, %s, '', '', %s",
+                [f"{key}:", f":{channel}", channel, subject, text, OutboxStatus.PENDING, now, now],
+                users_sql, users_params, where=f" AND u.{address} <> ''")
+    return result
+
+
 def do_notify(recipients, *, key: str, title: str, body: str = "", link: str = "", category: str = "",
               channels: Iterable[str] = (INBOX,)) -> NotifyResult:
     """Notify users (a list or a User queryset) once per ``key``: inbox rows and outbox messages."""
     channels = set(channels)
     if not key or len(key) > MAX_KEY or not channels <= CHANNELS:
         raise ValueError(f"通知参数有误:key 须为 1–{MAX_KEY} 个字符,渠道只能是 {sorted(CHANNELS)}")
-    result, inbox, outbox = NotifyResult(), [], []
+    title, link = title[:200], link[:300]
     with transaction.atomic():
-        for user in _users(recipients):
-            result.recipients += 1
-            if INBOX in channels:
-                inbox.append(Notification(user_id=user.pk, key=f"{key}:{user.pk}", category=category,
-                                          title=title[:200], body=body, link=link[:300]))
-            outbox.extend(_outbox_rows(user, key, channels, title[:200], body, link))
-            if len(inbox) + len(outbox) >= CHUNK:
-                _flush(inbox, outbox, result)
-        _flush(inbox, outbox, result)
+        if isinstance(recipients, QuerySet):
+            result = _notify_queryset(recipients, key, title, body, link, category, channels)
+        else:
+            result = _notify_list(recipients, key, title, body, link, category, channels)
         if result.outbox:
             jobs.enqueue_on_commit("core.deliver_outbox")
     return result

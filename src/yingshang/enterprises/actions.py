@@ -295,35 +295,51 @@ def insert_rows(model, columns: list[str], rows: list[tuple], batch: int = 5000,
             cursor.executemany(sql, rows[start:start + batch])
 
 
-def db_value(value: Any) -> Any:
-    """A decimal, date or aware datetime as the database backend stores it."""
-    if connection.vendor != "sqlite" or value is None:
+def db_adapter() -> Callable[[Any], Any]:
+    """A function turning a decimal, date or aware datetime into what the current backend stores
+    (resolved once: looking the connection up per value costs more than the conversion)."""
+    if connection.vendor != "sqlite":
+        return lambda value: value
+    ops = connection.ops
+
+    def adapt(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, dt.datetime):
+            return ops.adapt_datetimefield_value(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
         return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+
+    return adapt
+
+
+def db_value(value: Any) -> Any:
+    """One value adapted for the current backend (see ``db_adapter``)."""
+    return db_adapter()(value)
 
 
 _ENTERPRISE_COLUMNS = ("uscc",) + SCALAR_FIELDS + DERIVED_FIELDS + ("created_at", "updated_at")
+_ADAPTED = {"established_on", "registered_capital", "operating_revenue", "total_assets", "rd_expense"}
 
 
 def _insert_enterprises(new: list[_Planned], now, progress, total: int) -> None:
-    json_field = Enterprise._meta.get_field("figure_sources")
-    stamp = db_value(now)
+    adapt, json_prep = db_adapter(), Enterprise._meta.get_field("figure_sources").get_db_prep_save
+    stamp = adapt(now)
+    plain_cols = _ENTERPRISE_COLUMNS[:-2]
+    adapted = [i for i, f in enumerate(plain_cols) if f in _ADAPTED]
+    json_at = plain_cols.index("figure_sources")
     for start in range(0, len(new), 5000):
         batch = new[start:start + 5000]
         rows = []
         for p in batch:
             e = p.ent
             e.created_at = e.updated_at = now
-            values = [db_value(getattr(e, f)) for f in _ENTERPRISE_COLUMNS[:-3]]
-            values[SCALAR_FIELDS.index("figure_sources") + 1] = json_field.get_db_prep_save(e.figure_sources or {},
-                                                                                            connection)
-            rows.append((*values, e.size, stamp, stamp))
+            values = [e.__dict__[f] for f in plain_cols]
+            for i in adapted:
+                values[i] = adapt(values[i])
+            values[json_at] = json_prep(e.figure_sources or {}, connection)
+            rows.append((*values, stamp, stamp))
         insert_rows(Enterprise, list(_ENTERPRISE_COLUMNS), rows)
         ids = dict(Enterprise.objects.filter(uscc__in=[p.ent.uscc for p in batch]).values_list("uscc", "pk"))
         for p in batch:
@@ -342,9 +358,9 @@ def _audit_rows(actor, action: str, plans: list[_Planned], now) -> None:
     actor_obj = actor if getattr(actor, "pk", None) else None
     name = str(actor) if actor_obj else (actor if isinstance(actor, str) else "系统")
     changes_field = AuditLog._meta.get_field("changes")
-    ip, stamp = current_ip(), db_value(now)
+    ip, stamp, json_prep = current_ip(), db_value(now), changes_field.get_db_prep_save
     rows = [(stamp, actor_obj.pk if actor_obj else None, name, action, ENTERPRISE_TYPE, str(p.ent.pk),
-             p.ent.name[:200], changes_field.get_db_prep_save(p.changes, connection), "文件导入", ip) for p in plans]
+             p.ent.name[:200], json_prep(p.changes, connection), "文件导入", ip) for p in plans]
     insert_rows(AuditLog, ["at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_repr",
                            "changes", "reason", "ip"], rows)
 
