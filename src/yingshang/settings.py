@@ -148,7 +148,16 @@ YINGSHANG_MAX_IMPORT_BYTES = int(os.environ.get("YINGSHANG_MAX_IMPORT_BYTES", 50
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") == "1"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+if not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") != "1":
+    # An explicit plain-HTTP deployment: the HTTPS deployment checks do not apply.
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
+X_FRAME_OPTIONS = "DENY"
+# Behind an HTTPS reverse proxy in production (YINGSHANG_HTTPS=0 for a plain-HTTP intranet test bed).
+_HTTPS = not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") == "1"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _HTTPS and os.environ.get("YINGSHANG_SSL_REDIRECT", "1") == "1"
+SECURE_HSTS_SECONDS = 31536000 if _HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
     "django.core.mail.backends.locmem.EmailBackend" if MODE == "test"

@@ -63,3 +63,11 @@ def test_serve_refuses_production_without_secret_key(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "拒绝启动" in proc.stderr and "SECRET_KEY" in proc.stderr
+
+
+def test_seed_command_refuses_production_mode(tmp_path):
+    env = dict(os.environ, YINGSHANG_MODE="production", YINGSHANG_HOME=str(tmp_path), SECRET_KEY="k" * 60)
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.run([sys.executable, "-m", "yingshang", "seed", "--size", "small"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "生产模式" in proc.stderr

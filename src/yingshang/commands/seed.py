@@ -24,6 +24,10 @@ def run(args) -> int:
     if args.seed < 0:
         raise CommandError("--seed 必须是非负整数", code=2)
     setup_django()
+    from django.conf import settings
+
+    if settings.MODE == "production":
+        raise CommandError("生产模式下不能生成演示数据(会创建演示账号);请在演示或测试环境中运行", code=2)
     if not args.no_migrate:
         migrate()
     from yingshang.seeding.run import SeedRefused, seed
@@ -34,4 +38,5 @@ def run(args) -> int:
         raise CommandError(str(exc)) from None
     print(f"已生成 {result.enterprises:,} 家企业、{result.certifications:,} 条资质、{len(result.users)} 个演示账号"
           f"(规模 {args.size},种子 {args.seed},用时 {result.seconds:.1f} 秒)")
+    print("计算标签由后台任务 enterprises.recompute_computed_tags 生成(yingshang demo 或 worker 启动后运行)。")
     return 0

@@ -97,6 +97,7 @@ def run(args) -> int:
     from django.db import connections
 
     connections.close_all()  # no connection may cross the fork into gunicorn's workers
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
     workers = args.workers or (os.cpu_count() or 1) * 2 + 1
     use_gunicorn = args.server == "gunicorn" or (args.server == "auto" and os.name == "posix")
     print(f"营商通生产服务: http://{args.host}:{args.port}/ ({'gunicorn' if use_gunicorn else 'waitress'},"
