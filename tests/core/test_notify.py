@@ -34,7 +34,8 @@ def recipients(request):
     return request.param
 
 
-def test_same_key_twice_creates_one_inbox_row_and_one_outbox_row_per_channel(reachable, recipients):
+def test_same_key_twice_creates_one_inbox_row_and_one_outbox_row_per_channel(reachable, recipients, settings):
+    settings.YINGSHANG_BASE_URL = "https://ys.example.cn"
     for _ in range(2):
         do_notify(recipients(reachable), key="appeal:7:dispatched", title="新交办诉求", body="请于3个工作日内签收",
                   link="/appeals/7", channels=ALL)
@@ -43,8 +44,8 @@ def test_same_key_twice_creates_one_inbox_row_and_one_outbox_row_per_channel(rea
     assert sorted(rows.values_list("channel", "address")) == [("email", "handler@example.cn"),
                                                             ("sms", "13800138000")]
     sms, email = rows.get(channel="sms"), rows.get(channel="email")
-    assert sms.body == "【营商通】新交办诉求:请于3个工作日内签收 /appeals/7"
-    assert (email.subject, email.body) == ("新交办诉求", "请于3个工作日内签收\n\n/appeals/7")
+    assert sms.body == "【营商通】新交办诉求:请于3个工作日内签收 https://ys.example.cn/appeals/7"
+    assert (email.subject, email.body) == ("新交办诉求", "请于3个工作日内签收\n\nhttps://ys.example.cn/appeals/7")
     assert sms.key == f"appeal:7:dispatched:{reachable.pk}:sms" and sms.status == OutboxStatus.PENDING
     inbox = Notification.objects.get()
     assert (inbox.key, inbox.title, inbox.link) == (f"appeal:7:dispatched:{reachable.pk}", "新交办诉求", "/appeals/7")
