@@ -183,6 +183,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
+# A shared cache (Redis in production) carries progress between the web and worker processes.
+_CACHE_URL = os.environ.get("YINGSHANG_CACHE_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+          if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

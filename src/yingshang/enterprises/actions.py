@@ -294,7 +294,13 @@ def insert_rows(model, columns: list[str], rows: list[tuple], batch: int = 5000,
             for start in range(0, len(rows), batch):
                 cursor.executemany(head + one + tail, rows[start:start + batch])
             return
-        # A server: one multi-row statement per 1,000 rows instead of a round trip per row.
+        if not ignore_conflicts:  # PostgreSQL: COPY streams the rows, several times faster than INSERT
+            names = ", ".join(qn(c) for c in columns)
+            with cursor.cursor.copy(f"COPY {qn(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # One multi-row statement per 1,000 rows instead of a round trip per row.
         for start in range(0, len(rows), 1000):
             chunk = rows[start:start + 1000]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row])

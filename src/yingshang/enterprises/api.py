@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any, Optional, Union
 
-from django.core.exceptions import FieldError
 from django.db.models import Prefetch, Q
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
@@ -173,12 +172,7 @@ def list_enterprises(request, region: str = "", industry: str = "", size: str = 
 
 
 def _visible(user):
-    try:
-        return visible_enterprises(user, Enterprise.objects.all())
-    except FieldError:
-        # core.access filters ``region_id__startswith``, which Django rejects on a foreign key; this
-        # branch is only reached for region-scoped staff, whose rule is exactly ``in_region``.
-        return Enterprise.objects.in_region(user.scope_prefix)
+    return visible_enterprises(user, Enterprise.objects.all())
 
 
 def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certification: str, q: str):

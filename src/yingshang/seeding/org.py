@@ -119,7 +119,7 @@ def demo_enterprise():
 
     base = Enterprise.objects.filter(status="active").order_by("id")
     return (base.filter(region_id="411602", legal_form="llc", size="small").first()
-            or base.filter(region_id__startswith=DEMO_CITY[:4]).first() or base.first())
+            or base.filter(region__code__startswith=DEMO_CITY[:4]).first() or base.first())
 
 
 def scope_label(user: User) -> str:
