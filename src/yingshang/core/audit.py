@@ -5,8 +5,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
+from yingshang.core.bulk import db_value, insert_rows
 from yingshang.core.middleware import current_ip
 from yingshang.core.models import AuditAction, AuditLog
 
@@ -52,16 +54,19 @@ def record(actor, action: str, obj: models.Model | None = None, *, changes: dict
     return entry
 
 
-def record_bulk(actor, action: str, rows: list[tuple[str, str, str, dict]], reason: str = "") -> None:
+def record_bulk(actor, action: str, rows: list[tuple[str, str, str, dict]], reason: str = "", *,
+                at=None) -> None:
     """Append many rows at once: ``rows`` = [(object_type, object_id, object_repr, changes)]."""
-    name = str(actor) if getattr(actor, "pk", None) else (actor if isinstance(actor, str) else "系统")
+    if not rows:
+        return
     actor_obj = actor if getattr(actor, "pk", None) else None
-    ip = current_ip()
-    AuditLog.objects.bulk_create(
-        [AuditLog(actor=actor_obj, actor_name=name, action=action, object_type=t, object_id=i,
-                  object_repr=r[:200], changes=c, reason=reason, ip=ip) for t, i, r, c in rows],
-        batch_size=2000,
-    )
+    name = str(actor) if actor_obj else (actor if isinstance(actor, str) else "系统")
+    json_prep = AuditLog._meta.get_field("changes").get_db_prep_save
+    stamp, ip, actor_id = db_value(at or timezone.now()), current_ip(), actor_obj.pk if actor_obj else None
+    values = [(stamp, actor_id, name, action, t, i, r[:200], json_prep(c, connection), reason, ip)
+              for t, i, r, c in rows]
+    insert_rows(AuditLog, ["at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_repr",
+                           "changes", "reason", "ip"], values)
 
 
 __all__ = ["AuditAction", "record", "record_bulk", "snapshot", "diff"]

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from yingshang.core import audit
+from yingshang.core.bulk import db_adapter, db_value, insert_rows
 from yingshang.core.access import access_enterprise, access_register_write, in_scope
 from yingshang.core.errors import Conflict, Forbidden, ValidationFailed
 from yingshang.core.models import AuditAction, Role
@@ -278,58 +279,6 @@ def _report(progress: Progress | None, phase: str, done: int, total: int) -> Non
         progress(phase, done, total)
 
 
-# Imports write up to 100,000 rows at once: Django's bulk_create spends ~7 µs preparing each value,
-# so these paths insert with executemany and values adapted here (same storage format as Django's).
-def insert_rows(model, columns: list[str], rows: list[tuple], batch: int = 5000, *,
-                ignore_conflicts: bool = False) -> None:
-    """INSERT plain rows (values already adapted by ``db_adapter``) into ``model``'s table."""
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) VALUES "
-    one = f"({', '.join(['%s'] * len(columns))})"
-    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""  # same syntax on PostgreSQL and SQLite
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":  # in-process: executemany is the fastest path
-            for start in range(0, len(rows), batch):
-                cursor.executemany(head + one + tail, rows[start:start + batch])
-            return
-        if not ignore_conflicts:  # PostgreSQL: COPY streams the rows, several times faster than INSERT
-            names = ", ".join(qn(c) for c in columns)
-            with cursor.cursor.copy(f"COPY {qn(model._meta.db_table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        # One multi-row statement per 1,000 rows instead of a round trip per row.
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start:start + 1000]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row])
-
-
-def db_adapter() -> Callable[[Any], Any]:
-    """A function turning a decimal, date or aware datetime into what the current backend stores
-    (resolved once: looking the connection up per value costs more than the conversion)."""
-    if connection.vendor != "sqlite":
-        return lambda value: value
-    ops = connection.ops
-
-    def adapt(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return str(value)
-        if isinstance(value, dt.datetime):
-            return ops.adapt_datetimefield_value(value)
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return value
-
-    return adapt
-
-
-def db_value(value: Any) -> Any:
-    """One value adapted for the current backend (see ``db_adapter``)."""
-    return db_adapter()(value)
-
-
 _ENTERPRISE_COLUMNS = ("uscc",) + SCALAR_FIELDS + DERIVED_FIELDS + ("created_at", "updated_at")
 _ADAPTED = {"established_on", "registered_capital", "operating_revenue", "total_assets", "rd_expense"}
 
@@ -360,20 +309,8 @@ def _insert_enterprises(new: list[_Planned], now, progress, total: int) -> None:
 
 
 def _audit_rows(actor, action: str, plans: list[_Planned], now) -> None:
-    """Audit rows as ``core.audit.record_bulk`` writes them (actor, name, IP, time), inserted directly."""
-    from yingshang.core.middleware import current_ip
-    from yingshang.core.models import AuditLog
-
-    if not plans:
-        return
-    actor_obj = actor if getattr(actor, "pk", None) else None
-    name = str(actor) if actor_obj else (actor if isinstance(actor, str) else "系统")
-    changes_field = AuditLog._meta.get_field("changes")
-    ip, stamp, json_prep = current_ip(), db_value(now), changes_field.get_db_prep_save
-    rows = [(stamp, actor_obj.pk if actor_obj else None, name, action, ENTERPRISE_TYPE, str(p.ent.pk),
-             p.ent.name[:200], json_prep(p.changes, connection), "文件导入", ip) for p in plans]
-    insert_rows(AuditLog, ["at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_repr",
-                           "changes", "reason", "ip"], rows)
+    rows = [(ENTERPRISE_TYPE, str(p.ent.pk), p.ent.name, p.changes) for p in plans]
+    audit.record_bulk(actor, action, rows, reason="文件导入", at=now)
 
 
 def _bulk_update(updated: list[_Planned], now, progress, done: int, total: int) -> None:

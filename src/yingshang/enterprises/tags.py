@@ -230,7 +230,7 @@ def _refresh_chunk(ids: list[int], tags: list[Tag], on) -> int:
 
 def apply_links(add: set[tuple[int, int]], remove: set[tuple[int, int]]) -> int:
     """Insert and delete (enterprise id, tag id) links; callers compute both sets inside one transaction."""
-    from yingshang.enterprises.actions import db_value, insert_rows
+    from yingshang.core.bulk import db_value, insert_rows
 
     stamp = db_value(timezone.now())
     insert_rows(EnterpriseTag, ["enterprise_id", "tag_id", "created_at"], [(e, t, stamp) for e, t in sorted(add)],

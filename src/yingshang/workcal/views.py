@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import calendar as pycal
-import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
