@@ -190,6 +190,20 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+@transaction.atomic
+def do_change_password(actor, user: User, new_password: str) -> User:
+    """Set a new password (validated by the platform's password rules); audited without the value."""
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("密码不符合要求: " + ";".join(exc.messages),
+                               fields={"password": ";".join(exc.messages)}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit.record(actor, AuditAction.UPDATE, user, changes={"password": ["***", "***(已修改)"]})
+    return user
+
+
 def do_issue_token(actor, user: User, name: str = "", expires_at: dt.datetime | None = None) -> str:
     """Create an API token for ``user`` and return it in plain text — the only time it is visible;
     only its SHA-256 digest and a short prefix are stored."""

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.forms import ReadOnlyPasswordHashField
+from django.contrib.admin import helpers
+from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.db import transaction
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from yingshang.core import actions, audit
@@ -29,6 +36,51 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# ---------------------------------------------------------------- audit history on change pages
+AUDIT_HISTORY_LIMIT = 50
+
+
+def _audit_value(value) -> str:
+    text = "(空)" if value in (None, "", [], {}) else str(value)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+class AuditHistoryMixin:
+    """Shows the object's audit-log entries (newest first, the last 50) read-only on its change page."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("audit_history",) if obj is not None and "audit_history" not in fields else fields
+
+    @admin.display(description=_("变更记录"))
+    def audit_history(self, obj):
+        entries = list(AuditLog.objects.for_object(obj)[:AUDIT_HISTORY_LIMIT]) if obj is not None and obj.pk else []
+        if not entries:
+            return "暂无变更记录"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                ((timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"), e.actor_name or "系统",
+                                  e.get_action_display(), self._changes_html(obj, e)) for e in entries))
+        return format_html('<table class="audit-history"><thead><tr><th>时间</th><th>操作人</th><th>动作</th>'
+                           "<th>内容</th></tr></thead><tbody>{}</tbody></table>", rows)
+
+    @staticmethod
+    def _changes_html(obj, entry):
+        items = format_html_join("", "<li>{}:{} → {}</li>", _change_rows(obj, entry.changes or {}))
+        reason = format_html("<div>{}</div>", entry.reason) if entry.reason else ""
+        return format_html('<ul style="margin:0;padding-left:1em">{}</ul>{}', items, reason)
+
+
+def _change_rows(obj, changes: dict):
+    """(field label, old, new) for each change of an audit entry."""
+    for name, change in changes.items():
+        old, new = (list(change) + [None, None])[:2] if isinstance(change, list) else (None, change)
+        try:
+            label = str(obj._meta.get_field(name.removesuffix("_id")).verbose_name)
+        except FieldDoesNotExist:  # e.g. "token" on a user's token entries
+            label = name
+        yield label, _audit_value(old), _audit_value(new)
+
+
 # ---------------------------------------------------------------- regions and departments
 class AuditedAdmin(admin.ModelAdmin):
     """Back-office tables edited in the admin: every save writes an audit row in the same transaction."""
@@ -48,7 +100,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(AuditedAdmin):
+class RegionAdmin(AuditHistoryMixin, AuditedAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("=code", "name")
@@ -56,7 +108,7 @@ class RegionAdmin(AuditedAdmin):
     audit_fields = ["code", "name", "level", "parent_id", "prefix"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("code", "prefix") if obj else ("prefix",)
+        return ("code", "prefix", *super().get_readonly_fields(request, obj)) if obj else ("prefix",)
 
     def save_model(self, request, obj, form, change):
         obj.prefix = Region.prefix_for(obj.code, obj.level)  # "in region X" queries depend on it
@@ -64,7 +116,7 @@ class RegionAdmin(AuditedAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(AuditedAdmin):
+class DepartmentAdmin(AuditHistoryMixin, AuditedAdmin):
     list_display = ("code", "name", "short_name", "kind", "region", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("=code", "name", "short_name")
@@ -132,11 +184,11 @@ class UserAddForm(forms.ModelForm):
 
 class UserChangeForm(forms.ModelForm):
     password = ReadOnlyPasswordHashField(label=_("密码"), help_text=_(
-        "密码只保存哈希值,无法查看。可通过<a href=\"../password/\">此表单</a>修改密码。"))
+        "密码只保存哈希值,无法查看。可通过<a href=\"../password/\">此表单</a>重设密码。"))
 
     class Meta:
         model = User
-        fields = ("display_name", "role", "department", "region", "enterprise", "phone", "email", "is_active")
+        fields = ("password", "display_name", "role", "department", "region", "enterprise", "phone", "email", "is_active")
 
     def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -156,17 +208,18 @@ class UserChangeForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("username", "display_name", "role", "department", "region", "enterprise", "is_active", "is_demo")
     list_filter = ("role", "is_active", "is_demo")
     search_fields = ("username", "display_name", "phone")
     raw_id_fields = ("department", "region", "enterprise")
-    readonly_fields = ("username", "is_staff", "is_superuser", "is_demo", "last_login", "date_joined")
+    readonly_fields = ("username", "is_staff", "is_superuser", "is_demo", "last_login", "date_joined", "audit_history")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("身份与管辖范围"), {"fields": ("display_name", "role", "department", "region", "enterprise")}),
         (_("联系方式"), {"fields": ("phone", "email")}),
         (_("状态"), {"fields": ("is_active", "is_staff", "is_superuser", "is_demo", "last_login", "date_joined")}),
+        (_("变更记录"), {"fields": ("audit_history",)}),
     )
     add_fieldsets = (
         (None, {"fields": ("username", "password1", "password2")}),
@@ -205,6 +258,34 @@ class UserAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # users are deactivated (their audit trail must keep pointing at them)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.password_view)
+        return [path("<int:pk>/password/", view, name="core_user_password"), *super().get_urls()]
+
+    def password_view(self, request, pk: int):
+        """Reset a user's password (Django's admin form; the write goes through do_change_password)."""
+        user = get_object_or_404(User, pk=pk)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        form = AdminPasswordChangeForm(user, request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                actions.do_change_password(request.user, user, form.cleaned_data["password1"])
+            except DomainError as exc:
+                form.add_error("password1", exc.message)
+            else:
+                messages.success(request, f"已重设用户“{user.username}”的密码。")
+                return redirect("admin:core_user_change", pk)
+        return TemplateResponse(request, "admin/auth/user/change_password.html", self._password_context(request, user, form))
+
+    def _password_context(self, request, user, form) -> dict:
+        fieldsets = [(None, {"fields": list(form.base_fields)})]
+        return {**self.admin_site.each_context(request), "title": f"重设密码:{user.username}", "form": form,
+                "adminForm": helpers.AdminForm(form, fieldsets, {}), "form_url": "", "is_popup": False,
+                "is_popup_var": "_popup", "add": True, "change": False, "has_view_permission": True,
+                "has_delete_permission": False, "has_change_permission": True, "has_absolute_url": False,
+                "opts": self.opts, "original": user, "save_as": False, "show_save": True}
 
 
 # ---------------------------------------------------------------- read-only records

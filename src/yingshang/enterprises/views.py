@@ -20,7 +20,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from yingshang.core.access import REGISTER_READERS, access_enterprise, in_scope, visible_enterprises
+from yingshang.core.access import (REGISTER_READERS, REGISTER_WRITERS, access_enterprise, in_scope,
+                                   visible_enterprises)
 from yingshang.core.models import AuditLog, Region, RegionLevel, Role
 from yingshang.enterprises import industries, personal
 from yingshang.enterprises.models import (FIGURE_FIELDS, FIGURE_LABELS, PERSONAL_FIELDS, CertificationKind,
@@ -246,7 +247,8 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
         ent.industry_label = industries.label(ent.industry_code)
     count, kind = approximate_count(qs)
     ctx = {"filters": f, "page": page, "links": _page_links(f.params(), page), "total": total_label(count, kind),
-           "total_count": count, **_filter_options(user, f)}
+           "total_count": count, "can_write_register": user.is_superuser or user.role in REGISTER_WRITERS,
+           **_filter_options(user, f)}
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "enterprise-list"
     return render(request, "enterprises/_list_body.html" if partial else "enterprises/list.html", ctx)
 
@@ -340,10 +342,24 @@ def audit_changes(entry: AuditLog, masked: bool) -> list[dict]:
     for name, change in (entry.changes or {}).items():
         old, new = (change + [None, None])[:2] if isinstance(change, list) else (None, change)
         if name == "figure_sources":
-            continue  # source bookkeeping: the figure rows themselves say what changed
+            rows += _source_changes(old or {}, new or {})
+            continue
         rows.append({"label": _field_label(name), "old": _audit_value(name, old, masked),
                      "new": _audit_value(name, new, masked), "created": old is None})
     return rows
+
+
+def _source_text(meta: dict | None) -> str:
+    if not meta:
+        return "(空)"
+    return f"{meta.get('source') or '来源未注明'}(截至 {meta.get('as_of') or '—'})"
+
+
+def _source_changes(old: dict, new: dict) -> list[dict]:
+    """One row per figure whose data source or as-of date changed."""
+    return [{"label": f"{_field_label(name)} · 数据来源", "old": _source_text(old.get(name)),
+             "new": _source_text(new.get(name)), "created": name not in old}
+            for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
 
 
 def audit_page(user, ent: Enterprise, number) -> object:

@@ -1,6 +1,7 @@
 """Read-only back-office views of the calendar: changes go through the notice form (audited, recomputed)."""
 from django.contrib import admin
 
+from yingshang.core.admin import AuditHistoryMixin
 from yingshang.workcal.models import CalendarDay, HolidayNotice
 
 
@@ -16,7 +17,7 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(HolidayNotice)
-class HolidayNoticeAdmin(_ReadOnly):
+class HolidayNoticeAdmin(AuditHistoryMixin, _ReadOnly):
     list_display = ("year", "title", "document_number", "published_on", "source", "entered_by", "entered_at")
     list_filter = ("source",)
 
