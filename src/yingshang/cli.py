@@ -2,7 +2,6 @@
 ``add_parser(subparsers)``, which registers its parser and sets ``func``."""
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
@@ -22,8 +21,10 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="yingshang", description="营商通 — 营商环境优化工作平台")
+def build_parser():
+    from yingshang.commands import ChineseArgumentParser
+
+    parser = ChineseArgumentParser(prog="yingshang", description="营商通 — 营商环境优化工作平台")
     sub = parser.add_subparsers(dest="command", metavar="命令")
     for module in COMMANDS.values():
         importlib.import_module(f"yingshang.commands.{module}").add_parser(sub)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves the Swagger UI of /api/v1/docs from local static files, not a CDN
     "yingshang.core",
     "yingshang.workcal",
     "yingshang.enterprises",

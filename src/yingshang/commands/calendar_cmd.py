@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from yingshang.cli import CommandError
-from yingshang.commands import migrate, setup_django
+from yingshang.commands import database_errors, migrate, setup_django
 
 
 def add_parser(sub) -> None:
@@ -16,10 +16,10 @@ def add_parser(sub) -> None:
     i.add_argument("--title", default="", help="通知标题(CSV 文件用)")
     i.add_argument("--doc-no", default="", help="文号,如 国办发明电〔2025〕7号(CSV 文件用)")
     i.add_argument("--published-on", default="", help="发布日期 YYYY-MM-DD(CSV 文件用)")
-    i.set_defaults(func=run_import)
+    i.set_defaults(func=database_errors(run_import))
     s = csub.add_parser("show", help="列出某年的节假日和调休上班日")
     s.add_argument("year", type=int, help="年份")
-    s.set_defaults(func=run_show)
+    s.set_defaults(func=database_errors(run_show))
 
 
 def run_import(args) -> int:

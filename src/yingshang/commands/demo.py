@@ -8,6 +8,7 @@ import time
 import unicodedata
 
 from yingshang.cli import CommandError
+from yingshang.commands import check_port
 
 SIZES = ("small", "city", "province")
 
@@ -74,6 +75,7 @@ def print_banner(url: str, accounts: list[tuple[str, str, str]]) -> None:
 
 
 def run(args) -> int:
+    check_port(args.port)
     prepare_environment()
     from yingshang.commands import migrate, setup_django
 

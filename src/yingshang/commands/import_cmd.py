@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from yingshang.cli import CommandError
-from yingshang.commands import setup_django
+from yingshang.commands import database_errors, file_errors, setup_django
 
 ACTOR = "命令行"
 
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     ent.add_argument("--as", dest="as_user", metavar="USERNAME",
                      help="以该用户身份导入(按其管辖范围校验区划);默认以「命令行」身份,不限范围")
     ent.add_argument("--quiet", action="store_true", help="不显示进度条")
-    ent.set_defaults(func=run)
+    ent.set_defaults(func=database_errors(run))
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -55,6 +55,8 @@ def run(args) -> int:
                                      progress=update)
     except FileNotFoundError:
         raise CommandError(f"文件不存在: {args.file}") from None
+    except OSError as exc:  # a directory, no permission, …
+        raise file_errors(args.file, exc) from None
     except DomainError as exc:
         raise CommandError(exc.message) from None
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from yingshang.cli import CommandError
+from yingshang.commands import database_errors
 
 SIZES = ("small", "city", "province")
 
@@ -15,7 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--size", choices=SIZES, default="city", help="数据规模(默认 city)")
     p.add_argument("--seed", type=int, default=1, help="随机种子(默认 1)")
     p.add_argument("--no-migrate", action="store_true", help="不先执行数据库迁移")
-    p.set_defaults(func=run)
+    p.set_defaults(func=database_errors(run))
 
 
 def run(args) -> int:

@@ -9,6 +9,7 @@ import os
 import sys
 
 from yingshang.cli import CommandError
+from yingshang.commands import check_port
 
 
 def add_parser(sub) -> None:
@@ -86,6 +87,7 @@ def setup_production() -> None:
 
 
 def run(args) -> int:
+    check_port(args.port)
     setup_production()
     from django.conf import settings
 

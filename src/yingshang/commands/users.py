@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from yingshang.cli import CommandError
-from yingshang.commands import setup_django
+from yingshang.commands import database_errors, setup_django
 
 ACTOR = "命令行"
 
@@ -24,29 +24,29 @@ def add_parser(sub) -> None:
     add.add_argument("--phone", default="")
     add.add_argument("--email", default="")
     add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码(必需)")
-    add.set_defaults(func=_add)
+    add.set_defaults(func=database_errors(_add))
 
     token = users.add_parser("token", help="签发新 API 令牌(标准输出只打印令牌)")
     token.add_argument("username")
     token.add_argument("--name", default="", help="令牌用途")
     token.add_argument("--days", type=int, default=None, help="有效天数(默认不过期)")
-    token.set_defaults(func=_token)
+    token.set_defaults(func=database_errors(_token))
 
     revoke = users.add_parser("revoke", help="吊销 API 令牌")
     revoke.add_argument("username")
     which = revoke.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="吊销该用户的全部令牌")
     which.add_argument("--prefix", help="只吊销前缀以此开头的令牌(如 ys_AbC12)")
-    revoke.set_defaults(func=_revoke)
+    revoke.set_defaults(func=database_errors(_revoke))
 
     deactivate = users.add_parser("deactivate", help="停用用户并吊销其全部令牌")
     deactivate.add_argument("username")
     deactivate.add_argument("--reason", default="")
-    deactivate.set_defaults(func=_deactivate)
+    deactivate.set_defaults(func=database_errors(_deactivate))
 
     listing = users.add_parser("list", help="列出用户")
     listing.add_argument("--role", help="只列出该角色")
-    listing.set_defaults(func=_list)
+    listing.set_defaults(func=database_errors(_list))
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -132,6 +132,10 @@ def _list(args) -> int:
     setup_django()
     from yingshang.core.models import User
 
+    from yingshang.core.models import Role
+
+    if args.role and args.role not in Role.values:
+        raise CommandError(f"未知角色「{args.role}」,可选: {', '.join(Role.values)}")
     qs = User.objects.select_related("department", "region", "enterprise").order_by("username")
     if args.role:
         qs = qs.filter(role=args.role)

@@ -3,35 +3,33 @@ notifications. Every answer has a response schema; errors use the API-wide ``{"e
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from ninja.responses import Status
+from pydantic import ConfigDict
 
 import yingshang
 from yingshang.core import actions
 from yingshang.core.errors import Forbidden, NotFound, ValidationFailed
+from yingshang.core.i18n_errors import ERRORS, ErrorBody, ErrorOut  # noqa: F401  (re-exported)
 from yingshang.core.models import (ApiToken, Department, DepartmentKind, Notification, OutboxMessage,
                                    OutboxStatus, Region, RegionLevel, Role, User)
 
 router = Router()
 
 
+# Database ids are 64-bit: larger numbers would overflow the query instead of finding nothing.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 # ---------------------------------------------------------------- schemas
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] = {}
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
-
-
 class JobsOut(Schema):
     backend: str = Field(description="celery 或 inprocess")
     outbox_pending: int | None = None
@@ -47,6 +45,7 @@ class HealthOut(Schema):
 
 
 class TokenIn(Schema):
+    model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=256)
     name: str = Field("", max_length=64, description="令牌用途,便于日后识别和吊销")
@@ -132,7 +131,9 @@ class NotificationPage(Schema):
 
 
 class ReadIn(Schema):
-    ids: list[int] | None = Field(None, description="要标记为已读的消息;省略时标记全部未读消息")
+    # A misspelt "ids" must not fall back to "mark every message read".
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Id] | None = Field(None, max_length=1000, description="要标记为已读的消息(最多1000条);省略时标记全部未读消息")
 
 
 class ReadOut(Schema):
@@ -142,9 +143,6 @@ class ReadOut(Schema):
 class RevokedOut(Schema):
     id: int
     revoked_at: dt.datetime
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 # ---------------------------------------------------------------- health and tokens
@@ -202,7 +200,7 @@ def list_tokens(request):
 
 @router.delete("/auth/tokens/{token_id}", response={200: RevokedOut, **ERRORS}, tags=["认证"],
                summary="吊销令牌(本人的令牌;管理员可吊销任何令牌)")
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: int = Path(..., ge=1, le=MAX_ID)):
     row = ApiToken.objects.filter(pk=token_id).only("user_id").first()
     if row is None:
         raise NotFound(f"令牌 {token_id} 不存在")
@@ -274,7 +272,7 @@ def list_departments(request, region: str | None = Query(None, description="区�
 # ---------------------------------------------------------------- notifications
 @router.get("/notifications", response={200: NotificationPage, **ERRORS}, tags=["消息"], summary="我的站内消息")
 def list_notifications(request, unread: bool = Query(False, description="只看未读"),
-                       limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)):
+                       limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=1_000_000)):
     qs = Notification.objects.filter(user=request.auth)
     unread_count = qs.filter(read_at__isnull=True).count()
     if unread:

@@ -41,10 +41,11 @@ def record(actor, action: str, obj: models.Model | None = None, *, changes: dict
     """Append one audit row. ``actor`` may be None for system actions."""
     entry = AuditLog(
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=(str(actor) if getattr(actor, "pk", None) else (actor or "系统")) if not isinstance(actor, str) else actor,
+        actor_name=((str(actor) if getattr(actor, "pk", None) else (actor or "系统"))
+                    if not isinstance(actor, str) else actor)[:150],
         action=action,
         object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
-        object_id=object_id or (str(obj.pk) if obj is not None else ""),
+        object_id=(object_id or (str(obj.pk) if obj is not None else ""))[:64],
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
         changes=changes or {},
         reason=reason,

@@ -8,14 +8,16 @@ audited action in the web UI).
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional
 
 from django.db.models import Prefetch, Q
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from yingshang.core.access import access_enterprise, access_role, visible_enterprises
 from yingshang.core.errors import NotFound, ValidationFailed
+from yingshang.core.i18n_errors import ERRORS, ErrorOut
 from yingshang.core.models import STAFF_ROLES, Region, Role
 from yingshang.enterprises import industries
 from yingshang.enterprises.actions import do_create_enterprise, do_update_enterprise, plain
@@ -24,30 +26,57 @@ from yingshang.enterprises.models import CertificationKind, Enterprise, Enterpri
 router = Router(tags=["企业档案"])
 AMOUNTS_NOTE = ("金额单位为万元:请求中可写 JSON 数字或字符串(如 1200.5 或 \"1200.5\",最多4位小数),"
                 "应答中一律为十进制字符串,以免精度损失。联系人等个人信息可写入,但不在应答中返回。")
-Number = Optional[Union[int, float, str]]
+
+
+def _number_or_text(value: Any) -> Any:
+    """Let a JSON number or string through to the shared validator, which parses and bounds it;
+    ``true``/``false``, objects and lists are refused here (pydantic would turn ``true`` into 1)."""
+    if value is None or (isinstance(value, (int, float, str)) and not isinstance(value, bool)):
+        return value
+    raise PydanticCustomError("number_or_text", "应为数字或数字字符串")
+
+
+Number = Annotated[Any, PlainValidator(_number_or_text),
+                   WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]})]
+Count = Annotated[Any, PlainValidator(_number_or_text),
+                  WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]})]
+
+
+def _text_not_null(value: Any) -> Any:
+    """Required register fields: PATCH may leave them out, but never set them to null."""
+    if value is None:
+        raise PydanticCustomError("not_null", "不能为空")
+    if not isinstance(value, str):
+        raise PydanticCustomError("text_type", "应为文本")
+    return value
+
+
+Text = Annotated[Any, PlainValidator(_text_not_null), WithJsonSchema({"type": "string", "minLength": 1})]
 MAX_LIMIT = 200
 _USCC_LIKE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2,18}$")
+_CURSOR = re.compile(r"^[1-9][0-9]{0,17}$")  # an id as printed in next_cursor (ASCII digits, fits in bigint)
 
 
 class FigureSource(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt "asof" must not vanish silently
     source: str = Field("", description="数据来源,如 统计局年报")
     as_of: Optional[str] = Field(None, description="数据日期 YYYY-MM-DD")
 
 
 class EnterpriseIn(Schema):
-    """Fields of an enterprise. POST needs uscc, name, region_code, industry_code; PATCH any subset
-    (an explicit null clears an optional field)."""
+    """Fields of an enterprise for PATCH: any subset; an explicit null (or empty text) clears an
+    optional field. The shared validator checks every value (``validation.validate_enterprise``)."""
 
     model_config = ConfigDict(extra="forbid")
-    uscc: Optional[str] = Field(None, description="统一社会信用代码(18位)")
-    name: Optional[str] = Field(None, description="企业名称")
-    legal_form: Optional[str] = Field(None, description="组织形式代码或中文名,如 llc / 有限责任公司")
-    status: Optional[str] = Field(None, description="登记状态代码或中文名,如 active / 存续")
-    region_code: Optional[str] = Field(None, description="所在区划代码(须在您的管辖范围内)")
-    industry_code: Optional[str] = Field(None, description="GB/T 4754-2017 门类、大类、中类或小类代码")
+    uscc: Text = Field(None, description="统一社会信用代码(18位;不可修改)")
+    name: Text = Field(None, description="企业名称")
+    legal_form: Text = Field(None, description="组织形式代码或中文名,如 llc / 有限责任公司")
+    status: Text = Field(None, description="登记状态代码或中文名,如 active / 存续")
+    region_code: Text = Field(None, description="所在区划代码(须在您的管辖范围内)")
+    industry_code: Text = Field(None, description="GB/T 4754-2017 门类、大类、中类或小类代码")
     established_on: Optional[str] = Field(None, description="成立日期 YYYY-MM-DD")
     registered_capital: Number = Field(None, description="注册资本,万元(数字或字符串)")
-    employees: Optional[Union[int, str]] = Field(None, description="从业人员,人")
+    employees: Count = Field(None, description="从业人员,人(整数或数字字符串)")
     operating_revenue: Number = Field(None, description="营业收入,万元(数字或字符串)")
     total_assets: Number = Field(None, description="资产总额,万元(数字或字符串)")
     rd_expense: Number = Field(None, description="研发费用,万元(数字或字符串)")
@@ -60,6 +89,15 @@ class EnterpriseIn(Schema):
     contact_phone: Optional[str] = Field(None, description="联系电话(只写)")
     address: Optional[str] = None
     business_scope: Optional[str] = None
+
+
+class EnterpriseCreate(EnterpriseIn):
+    """A new enterprise: uscc, name, region_code and industry_code are required."""
+
+    uscc: Text = Field(..., description="统一社会信用代码(18位)")
+    name: Text = Field(..., description="企业名称")
+    region_code: Text = Field(..., description="所在区划代码(须在您的管辖范围内)")
+    industry_code: Text = Field(..., description="GB/T 4754-2017 门类、大类、中类或小类代码")
 
 
 class EnterpriseOut(Schema):
@@ -92,6 +130,10 @@ class EnterprisePage(Schema):
     count: Optional[int] = Field(None, description="总数(仅当 with_count=true 时计算)")
 
 
+def _quote(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _with_links(qs):
     return qs.select_related(None).prefetch_related(
         "certifications", Prefetch("tag_links", queryset=EnterpriseTag.objects.select_related("tag")))
@@ -116,7 +158,7 @@ def serialize(ent: Enterprise) -> dict[str, Any]:
 def _get(uscc: str) -> Enterprise:
     ent = _with_links(Enterprise.objects.filter(uscc=uscc.strip().upper())).first()
     if ent is None:
-        raise NotFound(f"未找到统一社会信用代码为 {uscc} 的企业")
+        raise NotFound(f"未找到统一社会信用代码为 {_quote(uscc)} 的企业")
     return ent
 
 
@@ -124,20 +166,20 @@ def _reload(ent: Enterprise) -> Enterprise:
     return _with_links(Enterprise.objects.filter(pk=ent.pk)).get()
 
 
-@router.post("", response={201: EnterpriseOut}, summary="新增企业", description=AMOUNTS_NOTE)
-def create_enterprise(request, payload: EnterpriseIn):
+@router.post("", response={201: EnterpriseOut, **ERRORS, 409: ErrorOut}, summary="新增企业", description=AMOUNTS_NOTE)
+def create_enterprise(request, payload: EnterpriseCreate):
     ent = do_create_enterprise(request.auth, payload.model_dump(exclude_unset=True))
     return Status(201, serialize(_reload(ent)))
 
 
-@router.get("/{uscc}", response=EnterpriseOut, summary="企业详情")
+@router.get("/{uscc}", response={200: EnterpriseOut, **ERRORS}, summary="企业详情")
 def get_enterprise(request, uscc: str):
     ent = _get(uscc)
     access_enterprise(request.auth, ent)
     return serialize(ent)
 
 
-@router.patch("/{uscc}", response=EnterpriseOut, summary="修改企业(只改给出的字段)",
+@router.patch("/{uscc}", response={200: EnterpriseOut, **ERRORS}, summary="修改企业(只改给出的字段)",
               description=AMOUNTS_NOTE + "给出 null 表示清空该项(必填项除外)。")
 def patch_enterprise(request, uscc: str, payload: EnterpriseIn):
     ent = _get(uscc)
@@ -145,7 +187,7 @@ def patch_enterprise(request, uscc: str, payload: EnterpriseIn):
     return serialize(_reload(ent))
 
 
-@router.get("", response=EnterprisePage, summary="企业列表(按 id 倒序,游标分页)")
+@router.get("", response={200: EnterprisePage, **ERRORS}, summary="企业列表(按 id 倒序,游标分页)")
 def list_enterprises(request, region: str = "", industry: str = "", size: str = "", tag: str = "",
                      certification: str = "", q: str = "", limit: int = 50, cursor: str = "",
                      with_count: bool = False):
@@ -161,7 +203,7 @@ def list_enterprises(request, region: str = "", industry: str = "", size: str = 
     count = qs.count() if with_count else None
     page = qs.order_by("-id")
     if cursor:
-        if not cursor.isdigit():
+        if not _CURSOR.match(cursor):
             raise ValidationFailed("cursor 无效,请使用上一页应答中的 next_cursor", fields={"cursor": "无效"})
         page = page.filter(id__lt=int(cursor))
     rows = list(_with_links(page)[: limit + 1])
@@ -180,11 +222,13 @@ def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certificat
     if region:
         found = Region.objects.filter(code=region).values_list("prefix", flat=True).first()
         if found is None:
-            errors["region"] = f"区划代码“{region}”不存在"
+            errors["region"] = f"区划代码“{_quote(region)}”不存在"
         else:
             qs = qs.in_region(found)
     if industry:
         try:
+            if len(industry) > 8:
+                raise industries.IndustryError(f"行业代码“{_quote(industry)}”过长,应为门类字母或2–4位数字")
             qs = qs.in_industry(industries.resolve(industry)[0])
         except industries.IndustryError as exc:
             errors["industry"] = str(exc)
@@ -197,7 +241,7 @@ def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certificat
             errors["size"] = "应为 large、medium、small、micro 或 unknown"
     if tag:
         if not Tag.objects.filter(code=tag).exists():
-            errors["tag"] = f"标签“{tag}”不存在"
+            errors["tag"] = f"标签“{_quote(tag)}”不存在"
         qs = qs.with_tag(tag)
     if certification:
         if certification not in CertificationKind.values:

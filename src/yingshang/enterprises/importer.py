@@ -110,8 +110,8 @@ def _open_xlsx_calamine(handle: BinaryIO):
         name = "企业档案" if "企业档案" in book.sheet_names else book.sheet_names[0]
         sheet = book.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False)
-    except (CalamineError, IndexError, ValueError, OSError) as exc:
-        raise FileRejected(f"无法读取 Excel 文件: {exc}", fields={"file": "文件已损坏"}) from None
+    except (CalamineError, IndexError, ValueError, OSError):
+        raise FileRejected("无法读取 Excel 文件:文件已损坏或不是 .xlsx 格式", fields={"file": "文件已损坏"}) from None
     if not rows:
         raise FileRejected("工作表是空的,没有表头行", fields={"file": "空表"})
     return list(rows[0]), enumerate(rows[1:], start=2), len(rows) - 1
@@ -122,8 +122,8 @@ def _open_xlsx_openpyxl(handle: BinaryIO):
 
     try:
         book = load_workbook(handle, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileRejected(f"无法读取 Excel 文件: {exc}", fields={"file": "文件已损坏"}) from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise FileRejected("无法读取 Excel 文件:文件已损坏或不是 .xlsx 格式", fields={"file": "文件已损坏"}) from None
     sheet = book["企业档案"] if "企业档案" in book.sheetnames else book.worksheets[0]
     stream = enumerate(sheet.iter_rows(values_only=True), start=1)
     first = next(stream, None)

@@ -65,6 +65,13 @@ _LANDLINE = re.compile(r"^(?:0\d{2,3}-?)?[2-9]\d{6,7}(?:-\d{1,6})?$")
 _SERVICE = re.compile(r"^[48]00-?\d{3}-?\d{4}$")
 _LIST_SPLIT = re.compile(r"[、,,;;\s]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+# C0 control characters other than tab/newline/CR, and DEL: never meaningful in register data, and
+# PostgreSQL refuses NUL in text columns outright (a 500 instead of a message).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\t\n\r]")
+# Decimal exponents far beyond any register figure: rejected before arithmetic that would overflow
+# the decimal context (9e999999999) or silently round to zero (1e-999999999).
+MAX_ADJUSTED_EXPONENT = 30
 
 
 @dataclass
@@ -107,14 +114,25 @@ class Invalid(ValueError):
 
 
 # ------------------------------------------------------------------ helpers
+def _quote(text: str, limit: int = 40) -> str:
+    """Echo a client's value in a message, cut short: a 10,000-character value is not a message."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple, set)):
+        raise Invalid("应为单个值(文本或数字),不能是对象或列表")
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # Excel numeric cells: 411602.0 → "411602"
-    return str(value).strip()
+    text = str(value).strip()
+    bad = _CONTROL.search(text)
+    if bad:
+        raise Invalid(f"含有不可见的控制字符(U+{ord(bad.group()):04X}),请删除后重试")
+    return text
 
 
 def parse_date(value: Any) -> dt.date:
@@ -133,7 +151,7 @@ def parse_date(value: Any) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise Invalid(f"“{text}”不是有效日期,应为 YYYY-MM-DD")
+    raise Invalid(f"“{_quote(text)}”不是有效日期,应为 YYYY-MM-DD")
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -145,9 +163,11 @@ def parse_decimal(value: Any) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise Invalid(f"“{text}”不是数字") from None
+        raise Invalid(f"“{_quote(text)}”不是数字") from None
     if not number.is_finite():
-        raise Invalid(f"“{text}”不是数字")
+        raise Invalid(f"“{_quote(text)}”不是数字")
+    if number and abs(number.adjusted()) > MAX_ADJUSTED_EXPONENT:
+        raise Invalid(f"数值“{_quote(text)}”超出合理范围")
     return number
 
 
@@ -165,7 +185,7 @@ def _choice(value: Any, choices, label: str) -> str:
     code = _choice_map(choices).get(text)
     if code is None:
         allowed = "、".join(str(n) for _, n in choices.choices)
-        raise Invalid(f"“{text}”不是有效的{label},可选: {allowed}")
+        raise Invalid(f"“{_quote(text)}”不是有效的{label},可选: {allowed}")
     return code
 
 
@@ -200,6 +220,8 @@ def check_uscc(value: Any, ctx: Context) -> str:
 
 def check_name(value: Any, ctx: Context) -> str:
     text = _text(value)
+    if _LINE_BREAK.search(text):
+        raise Invalid("企业名称不能含有换行符或制表符")
     if len(text) > 200:
         raise Invalid(f"企业名称过长({len(text)}字),最多200字")
     return text
@@ -208,7 +230,7 @@ def check_name(value: Any, ctx: Context) -> str:
 def check_region(value: Any, ctx: Context) -> str:
     code = _text(value)
     if not code.isdigit() or len(code) not in (6, 9, 12):
-        raise Invalid(f"区划代码“{code}”格式不正确,应为6位(县级)或9位(乡镇街道)数字")
+        raise Invalid(f"区划代码“{_quote(code)}”格式不正确,应为6位(县级)或9位(乡镇街道)数字")
     if not ctx.region_exists(code):
         raise Invalid(f"区划代码“{code}”不存在于本平台的行政区划中")
     if ctx.actor is not None:
@@ -220,8 +242,11 @@ def check_region(value: Any, ctx: Context) -> str:
 
 
 def check_industry(value: Any, ctx: Context) -> str:
+    text = _text(value)
+    if len(text) > 8:
+        raise Invalid(f"行业代码“{_quote(text)}”过长,应为门类字母或2–4位数字")
     try:
-        return industries.resolve(_text(value))[0]
+        return industries.resolve(text)[0]
     except industries.IndustryError as exc:
         raise Invalid(str(exc)) from None
 
@@ -238,7 +263,7 @@ def check_established(value: Any, ctx: Context) -> dt.date:
 def check_employees(value: Any, ctx: Context) -> int:
     number = parse_decimal(value)
     if number != number.to_integral_value():
-        raise Invalid(f"从业人员应为整数,实际为“{_text(value)}”")
+        raise Invalid(f"从业人员应为整数,实际为“{_quote(_text(value))}”")
     if number < 0:
         raise Invalid(f"从业人员不能为负数({number})")
     if number > MAX_EMPLOYEES:
@@ -250,12 +275,14 @@ def check_money(value: Any, ctx: Context) -> Decimal:
     number = parse_decimal(value)
     if number < 0:
         raise Invalid(f"金额不能为负数({number})")
-    if number.normalize().as_tuple().exponent < -4:
-        raise Invalid(f"金额“{_fmt(number)}”小数位数超过4位(单位万元,精确到元)")
     if number > MAX_MONEY:
         raise Invalid(f"金额 {_fmt(number)} 万元超过合理上限(10亿万元),请核对单位是否为万元")
-    # Same representation as the database returns (4 places), so comparisons are exact.
-    return number.quantize(FOUR_PLACES)
+    # Same representation as the database returns (4 places), so comparisons are exact. Compared with
+    # the value itself rather than its normalised exponent, which rounds tiny values to 0.
+    quantized = number.quantize(FOUR_PLACES)
+    if quantized != number:
+        raise Invalid(f"金额“{_fmt(number)}”小数位数超过4位(单位万元,精确到元)")
+    return quantized
 
 
 _RATINGS = frozenset(TaxCreditRating.values)
@@ -264,7 +291,7 @@ _RATINGS = frozenset(TaxCreditRating.values)
 def check_rating(value: Any, ctx: Context) -> str:
     text = _text(value).upper().removesuffix("级")
     if text not in _RATINGS:
-        raise Invalid(f"纳税信用等级“{_text(value)}”无效,应为 A、B、M、C、D 之一")
+        raise Invalid(f"纳税信用等级“{_quote(_text(value))}”无效,应为 A、B、M、C、D 之一")
     return text
 
 
@@ -292,7 +319,7 @@ def check_tags(value: Any, ctx: Context) -> list[str]:
     for item in items:
         found = ctx.tags_by_key.get(item)
         if found is None:
-            raise Invalid(f"标签“{item}”不存在,请先由管理员建立该标签")
+            raise Invalid(f"标签“{_quote(item)}”不存在,请先由管理员建立该标签")
         if found[1] != "manual":
             raise Invalid(f"标签“{item}”由规则自动计算,不能手工设置")
         codes.append(found[0])
@@ -318,7 +345,7 @@ def check_as_of(value: Any, ctx: Context) -> str:
 def check_phone(value: Any, ctx: Context) -> str:
     text = _text(value).replace(" ", "")
     if not (_MOBILE.match(text) or _LANDLINE.match(text) or _SERVICE.match(text)):
-        raise Invalid(f"联系电话“{text}”格式不正确,应为11位手机号(1[3-9]开头)或固定电话(如 0394-8888888)")
+        raise Invalid(f"联系电话“{_quote(text)}”格式不正确,应为11位手机号(1[3-9]开头)或固定电话(如 0394-8888888)")
     return text
 
 
@@ -366,7 +393,8 @@ CLEARED = {"established_on": None, "registered_capital": None, "employees": None
 def validate_enterprise(raw: dict[str, Any], ctx: Context, *, existing: dict[str, Any] | None = None,
                         null_clears: bool = False) -> Checked:
     """Check every given field; blank values are left out of ``clean`` (not given), except that with
-    ``null_clears`` (JSON PATCH) an explicit null clears an optional field."""
+    ``null_clears`` (JSON PATCH, edit form) an explicit null or blank text clears an optional field
+    and is refused for a required one (a silent no-op would look like success)."""
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key, value in raw.items():
@@ -374,7 +402,7 @@ def validate_enterprise(raw: dict[str, Any], ctx: Context, *, existing: dict[str
         if name is None:
             errors[key] = "不是可识别的字段"
             continue
-        if null_clears and value is None:
+        if null_clears and blank(value):
             if name in CLEARED:
                 clean[name] = CLEARED[name]
             elif name not in ("source", "as_of"):
