@@ -107,7 +107,10 @@ def serve_demo(host: str, port: int, started: float) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     print_banner(f"http://{shown_host}:{server.effective_port}/", accounts_table())
     print(f"(从启动到可访问用时 {time.perf_counter() - started:.1f} 秒)", flush=True)
+    # SIGINT explicitly too: a process started in the background by a shell inherits SIGINT as
+    # ignored, and Ctrl-C / kill -INT would then do nothing.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
