@@ -153,7 +153,8 @@ def main(argv: list[str]) -> int:
     for name, r in results.items():
         print(f"{name:<{width}}  p50 {r['p50_ms']:8.2f} ms  p95 {r['p95_ms']:8.2f} ms  max {r['max_ms']:8.2f} ms")
     worst = max((r["p95_ms"], k) for k, r in results.items() if k != "baseline_health")
-    print(json.dumps({"bench": "web", "db": connection.vendor, "enterprises": total, "repeat": args.repeat,
+    print(json.dumps({"bench": "web", "db": connection.vendor, "enterprises": total, "user": user.username,
+                      "repeat": args.repeat,
                       "worst_p95_ms": worst[0], "worst_case": worst[1], "target_p95_ms": 100,
                       "home_stats_uncached_ms": stats_ms,
                       "results": results}, ensure_ascii=False))
