@@ -84,16 +84,19 @@ def test_make_uscc_builds_valid_codes():
     assert validate_uscc(code) == code and code[2:8] == "411602"
 
 
-def test_validator_fast_path_agrees_with_stdnum():
-    """validation.check_uscc's own check-character arithmetic must match stdnum on every character."""
-    import random
+def test_letter_authorities_of_gb32100_are_accepted():
+    """GB 32100 authorities include letters (A 军队编制, N 农业, Y 其他); the code is still checked in full."""
+    code = make_uscc("N", "2", "411602", "12345678")
+    assert validate_uscc(code) == code
+    with pytest.raises(UsccError) as err:
+        validate_uscc(code[:17] + ("0" if code[17] != "0" else "1"))
+    assert err.value.part == "check"
 
-    from yingshang.enterprises.uscc import ALPHABET
-    from yingshang.enterprises.validation import _final_check_char
 
-    rng = random.Random(3)
-    for code in REAL:
-        assert _final_check_char(code[:17]) == code[17] == uscc_check_char(code[:17])
-    for _ in range(3000):
-        first17 = "".join(rng.choice(ALPHABET) for _ in range(17))
-        assert _final_check_char(first17) == uscc_check_char(first17)
+def test_the_shared_validator_uses_the_same_rules_as_validate_uscc():
+    from yingshang.enterprises.validation import Invalid, check_uscc
+
+    code = make_uscc("Y", "1", "411602", "87654321")
+    assert check_uscc(code, None) == code
+    with pytest.raises(Invalid, match="第1位登记管理部门代码"):
+        check_uscc("B" + code[1:], None)

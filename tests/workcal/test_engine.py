@@ -65,7 +65,8 @@ def test_adjusted_weekend_days_are_working_days(cal, year):
 @pytest.mark.parametrize("year", [2024, 2025, 2026])
 def test_working_days_in_the_year(cal, year):
     result = cal.between(dt.date(year - 1, 12, 31), dt.date(year, 12, 31))
-    assert result == (WORKDAYS_IN_YEAR[year], False)
+    # The count is final; 2026's last week stays provisional until the 2027 notice is entered.
+    assert result == (WORKDAYS_IN_YEAR[year], year + 1 not in cal.official_years)
 
 
 def test_ordinary_days(cal):
@@ -143,11 +144,13 @@ def test_zero_returns_the_start_even_on_a_holiday(cal):
 
 def test_provisional_year_uses_the_weekday_rule(cal):
     assert max(cal.official_years) == 2026 and cal.is_provisional_year(2027)
-    assert cal.add(D("2026-12-28"), 3) == (D("2026-12-31"), False)
+    assert cal.add(D("2026-12-21"), 3) == (D("2026-12-24"), False)
+    assert cal.add(D("2026-12-28"), 3) == (D("2026-12-31"), True)  # late December: 2027 notice missing
     # 2027-01-01 is a Friday: by the weekday rule a working day, flagged provisional.
     assert cal.add(D("2026-12-30"), 5) == (D("2027-01-06"), True)
     assert cal.between(D("2026-12-31"), D("2027-01-01")) == (1, True)
-    assert cal.between(D("2026-12-01"), D("2026-12-31")).provisional is False
+    assert cal.between(D("2026-12-01"), D("2026-12-24")).provisional is False
+    assert cal.between(D("2026-12-01"), D("2026-12-31")).provisional is True
     assert cal.day_info(D("2027-01-01")).provisional is True
 
 
@@ -206,3 +209,15 @@ def test_backwards_counts_n_working_days_before(cal, day, n):
 def test_conflicting_data_is_refused():
     with pytest.raises(ValueError):
         WorkCalendar([2030], {D("2030-01-05"): "x"}, {D("2030-01-05"): "y"})
+
+
+def test_late_december_is_provisional_while_the_next_years_notice_is_missing():
+    # The 2019 notice made Saturday 2018-12-29 a working day: the last days of a year are only final
+    # once the next year's notice is in. Here 2026 is official and 2027 is not.
+    cal = WorkCalendar({2026}, {}, {})
+    assert cal.between(D("2026-12-01"), D("2026-12-24")).provisional is False
+    assert cal.between(D("2026-12-20"), D("2026-12-31")).provisional is True
+    assert cal.add(D("2026-12-18"), 1) == (D("2026-12-21"), False)
+    assert cal.add(D("2026-12-23"), 2) == (D("2026-12-25"), True)
+    both = WorkCalendar({2026, 2027}, {}, {})
+    assert both.between(D("2026-12-20"), D("2026-12-31")).provisional is False

@@ -30,6 +30,11 @@ def in_scope(user, region_code: str) -> bool:
     return user.is_superuser or user.role == Role.ADMIN or region_code.startswith(user.scope_prefix)
 
 
+def scope_prefix(user) -> str:
+    """The region-code prefix a user's register view is limited to ('' = everywhere: admins)."""
+    return "" if user.is_superuser or user.role == Role.ADMIN else user.scope_prefix
+
+
 def visible_enterprises(user, qs: QuerySet) -> QuerySet:
     """The part of an Enterprise queryset this user may read."""
     if not getattr(user, "is_authenticated", False):

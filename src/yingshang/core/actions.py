@@ -168,7 +168,7 @@ def do_update_user(actor, user: User, **changes) -> User:
         if changed:
             audit.record(actor, AuditAction.UPDATE, user, changes=changed)
         if not user.is_active:
-            _revoke_all(actor, user)
+            do_revoke_tokens(actor, user)
     return user
 
 
@@ -180,7 +180,7 @@ def do_deactivate_user(actor, user: User, reason: str = "") -> User:
             User.objects.filter(pk=user.pk).update(is_active=False)
             user.is_active = False
             audit.record(actor, AuditAction.TRANSITION, user, changes={"is_active": [True, False]}, reason=reason)
-        _revoke_all(actor, user)
+        do_revoke_tokens(actor, user)
     return user
 
 
@@ -234,13 +234,6 @@ def do_revoke_token(actor, token_id: int) -> ApiToken:
                          changes={"revoked_at": [None, row.revoked_at.isoformat()]},
                          object_repr=f"{row.user} 的令牌 {row.prefix}…")
     return row
-
-
-def _revoke_all(actor, user: User) -> int:
-    rows = list(ApiToken.objects.filter(user=user, revoked_at__isnull=True).values_list("pk", flat=True))
-    for pk in rows:
-        do_revoke_token(actor, pk)
-    return len(rows)
 
 
 def do_revoke_tokens(actor, user: User, prefix: str | None = None) -> int:

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from yingshang.core.access import REGISTER_READERS, visible_enterprises
+from yingshang.core.access import REGISTER_READERS, scope_prefix, visible_enterprises
 from yingshang.core.actions import do_mark_notifications_read
 from yingshang.core.models import Region, Role, User
 
@@ -102,7 +102,7 @@ def _enterprises():
 
 def register_stats(user: User) -> dict:
     """Counts of the enterprises in the user's scope by size and by sub-region (cached per scope)."""
-    prefix = "" if user.is_superuser or user.role == Role.ADMIN else user.scope_prefix
+    prefix = scope_prefix(user)
     key = f"ys:home-stats:{prefix or 'all'}"
     stats = cache.get(key)
     if stats is None:

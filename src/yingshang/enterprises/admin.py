@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from yingshang.core.admin import ReadOnlyAdmin
-from yingshang.enterprises.models import Certification, Enterprise, EnterpriseTag, Industry, Tag
+from yingshang.enterprises.models import PERSONAL_FIELDS, Certification, Enterprise, EnterpriseTag, Industry, Tag
 
 EDIT_HINT = "企业档案只读:请通过导入(/enterprises/import/)或 REST API(/api/v1/docs)修改,所有修改都会记入审计日志。"
 
@@ -56,6 +56,8 @@ class EnterpriseAdmin(ReadOnlyAdmin):
     list_select_related = ("region",)
     show_full_result_count = False  # a full COUNT(*) over a million rows on every search is not needed
     inlines = [CertificationInline, EnterpriseTagInline]
+    # Personal data is read on the enterprise page through the audited reveal, never here (DOMAIN §4).
+    exclude = PERSONAL_FIELDS
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}), "subtitle": EDIT_HINT})

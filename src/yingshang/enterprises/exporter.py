@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 from yingshang.enterprises.models import (FIGURE_FIELDS, Certification, CertificationKind, Enterprise, EnterpriseTag,
                                           EnterpriseStatus, LegalForm, TagKind)
 from yingshang.enterprises.uscc import make_uscc
-from yingshang.enterprises.validation import HEADERS, PERSONAL
+from yingshang.enterprises.models import PERSONAL_FIELDS
+from yingshang.enterprises.validation import HEADERS
 
 SHEET = "企业档案"
 # Import columns in template order; personal columns only when asked for.
@@ -26,7 +27,7 @@ _SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro"
 
 
 def export_columns(include_personal: bool) -> list[str]:
-    return [c for c in COLUMNS if include_personal or c not in PERSONAL]
+    return [c for c in COLUMNS if include_personal or c not in PERSONAL_FIELDS]
 
 
 def _number(value: Decimal | None) -> Any:

@@ -11,7 +11,7 @@ from yingshang.core.access import access_enterprise, access_staff
 from yingshang.core.models import AuditAction, Role
 from yingshang.enterprises.models import PERSONAL_FIELDS, Enterprise
 
-PERSONAL_LABELS = {"legal_representative": "法定代表人", "contact_name": "联系人", "contact_phone": "联系电话"}
+PERSONAL_LABELS = {f: str(Enterprise._meta.get_field(f).verbose_name) for f in PERSONAL_FIELDS}
 PHONE_FIELDS = {"contact_phone"}
 
 

@@ -40,12 +40,14 @@ ROWS = {
     "other": SizeRow("其他未列明行业", {"X": (300, 100, 10)}),
 }
 
-# Outside the standard's scope: 金融业 (J, own standard), 铁路运输业 (53), 自有房地产经营活动 (704),
-# 公共管理、社会保障和社会组织 (S) and 国际组织 (T). Their size is not determined.
-_OUT_OF_SCOPE_SECTIONS = {"J", "S", "T"}
-_OUT_OF_SCOPE_PREFIXES = ("53", "704")
-# Sections whose divisions fall under different rows of the table (批发/零售, 交通/仓储/邮政 …).
-_SPLIT_SECTIONS = {"F", "G", "H", "I", "K"}
+# The standard covers 15 sections (A–I, K–O, R) and division 85 社会工作 (办法第二条: "15个行业门类以及
+# 社会工作行业大类"). Outside it: 金融业 (J, own standard), 教育 (P), 卫生 (84), 公共管理 (S), 国际组织
+# (T), and within covered sections 铁路运输业 (53) and 自有房地产经营活动 (704). Size is not determined.
+_OUT_OF_SCOPE_SECTIONS = {"J", "P", "S", "T"}
+_OUT_OF_SCOPE_PREFIXES = ("53", "704", "84")
+# Sections whose divisions fall under different rows of the table (批发/零售, 交通/仓储/邮政 …) or only
+# partly inside the standard (Q: 85 社会工作 in, 84 卫生 out): a bare section letter cannot decide.
+_SPLIT_SECTIONS = {"F", "G", "H", "I", "K", "Q"}
 
 
 def size_row(section: str, code: str) -> str | None:

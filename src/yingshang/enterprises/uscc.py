@@ -7,7 +7,6 @@ Pure Python: no Django imports.
 from __future__ import annotations
 
 from stdnum.cn import uscc as stdnum_uscc
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
 
@@ -47,7 +46,7 @@ def org_code_check_char(body: str) -> str:
 
 
 def uscc_check_char(first17: str) -> str:
-    """GB 32100 check character for the first 17 characters."""
+    """GB 32100 check character for the first 17 characters (python-stdnum)."""
     return stdnum_uscc.calc_check_digit(first17)
 
 
@@ -69,21 +68,22 @@ def _check_parts(code: str) -> None:
 
 
 def validate_uscc(raw: str) -> str:
-    """Return the compact code or raise UsccError with a Chinese message naming the wrong part."""
+    """Return the compact code or raise UsccError with a Chinese message naming the wrong part.
+
+    stdnum compacts the input and computes the final check character; its ``validate`` is not used
+    because it wrongly requires the first 8 characters to be digits (GB 32100 authorities A, N, Y)."""
     code = stdnum_uscc.compact(raw or "")
     if len(code) != 18:
         raise UsccError("length", f"统一社会信用代码应为18位,实际为{len(code)}位")
     bad = [c for c in code if c not in ALPHABET]
     if bad:
         raise UsccError("alphabet", f"统一社会信用代码含有不允许的字符“{''.join(dict.fromkeys(bad))}”"
-                                    "(不使用 I、O、S、V、Z 及小写以外的符号)")
+                                    "(只能使用数字和除 I、O、S、V、Z 以外的大写字母)")
     _check_parts(code)
-    try:
-        stdnum_uscc.validate(code)
-    except InvalidChecksum:
-        raise UsccError("check", f"第18位校验码应为“{uscc_check_char(code[:17])}”,实际为“{code[17]}”") from None
-    except (InvalidFormat, InvalidLength, ValidationError) as exc:  # pragma: no cover - caught above
-        raise UsccError("format", f"统一社会信用代码格式不正确: {exc}") from None
+    expected = stdnum_uscc.calc_check_digit(code[:17])
+    if code[17] != expected:
+        raise UsccError("check", f"第18位校验码不符:按前17位计算应为“{expected}”,实际为“{code[17]}”"
+                                 "(请核对各位是否有录入错误)")
     return code
 
 

@@ -18,10 +18,10 @@ from typing import Any
 from django.utils import timezone
 
 from yingshang.enterprises import industries
+from yingshang.enterprises.models import PERSONAL_FIELDS as PERSONAL  # noqa: F401  (re-exported)
 from yingshang.enterprises.models import (FIGURE_FIELDS, CertificationKind, EnterpriseStatus, LegalForm,
                                           TaxCreditRating)
-from yingshang.enterprises.uscc import ALPHABET, UsccError, validate_uscc
-from yingshang.enterprises.uscc import _check_parts as check_parts
+from yingshang.enterprises.uscc import UsccError, validate_uscc
 
 # API field name → column header of the import template (also the order of the template's columns).
 HEADERS: dict[str, str] = {
@@ -54,7 +54,6 @@ FIELD_BY_HEADER.update({"注册资本": "registered_capital", "从业人员": "e
                         "资产总额": "total_assets", "研发费用": "rd_expense", "区划代码": "region_code",
                         "行业分类代码": "industry_code", "企业资质": "certifications", "企业标签": "tags"})
 REQUIRED_FOR_NEW = ("uscc", "name", "region_code", "industry_code")
-PERSONAL = ("legal_representative", "contact_name", "contact_phone")
 MONEY_FIELDS = ("registered_capital", "operating_revenue", "total_assets", "rd_expense")
 FOUNDING_OF_PRC = dt.date(1949, 10, 1)
 MAX_MONEY = Decimal("1000000000")  # 1e9 万元 = 10 万亿元: above any real enterprise
@@ -190,30 +189,9 @@ def _choice(value: Any, choices, label: str) -> str:
 
 
 # ------------------------------------------------------------------ field checks
-_USCC_CHARS = frozenset(ALPHABET)
-_USCC_VALUE = {c: i for i, c in enumerate(ALPHABET)}
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # GB 32100-2015: W_i = 3^(i-1) mod 31
-
-
-def _final_check_char(first17: str) -> str:
-    """GB 32100 check character (same as ``uscc_check_char``, without stdnum's per-call cleaning)."""
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
-    return ALPHABET[(31 - total % 31) % 31]
-
-
 def check_uscc(value: Any, ctx: Context) -> str:
-    text = _text(value)
-    if len(text) == 18 and _USCC_CHARS.issuperset(text):
-        # Fast path for well-formed input (imports check 100,000 codes); any failure falls through to
-        # validate_uscc, which produces the message naming the wrong part.
-        try:
-            check_parts(text)
-            if _final_check_char(text[:17]) == text[17]:
-                return text
-        except UsccError:
-            pass
     try:
-        return validate_uscc(text)
+        return validate_uscc(_text(value))
     except UsccError as exc:
         raise Invalid(exc.message) from None
 

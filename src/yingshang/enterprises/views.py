@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from yingshang.core.access import (REGISTER_READERS, REGISTER_WRITERS, access_enterprise, in_scope,
+from yingshang.core.access import (REGISTER_READERS, REGISTER_WRITERS, access_enterprise, in_scope, scope_prefix,
                                    visible_enterprises)
 from yingshang.core.models import AuditLog, Region, RegionLevel, Role
 from yingshang.enterprises import industries, personal
@@ -210,7 +210,7 @@ def _counties(prefix: str) -> list[tuple[str, str]]:
 
 
 def _filter_options(user, f: Filters) -> dict:
-    prefix = "" if user.is_superuser or user.role == Role.ADMIN else user.scope_prefix
+    prefix = scope_prefix(user)
     county = f.county or (prefix[:6] if len(prefix) >= 6 else "")
     streets = (Region.objects.filter(level=RegionLevel.STREET, parent_id=county, code__startswith=prefix)
                .values_list("code", "name") if county else [])

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import escape
 
-from yingshang.core.access import access_enterprise, access_register_write
+from yingshang.core.access import access_enterprise, access_register_write, scope_prefix
 from yingshang.core.errors import DomainError, ValidationFailed
 from yingshang.core.models import Region, RegionLevel, Role
 from yingshang.enterprises import industries, personal
@@ -230,7 +230,7 @@ def figure_rows(state: FormState, editable: set[str] | None, ent: Enterprise | N
 
 def region_choices(user, region_code: str) -> dict[str, Any]:
     """County options in the user's scope and the streets of the selected county."""
-    prefix = "" if user.is_superuser or user.role == Role.ADMIN else user.scope_prefix
+    prefix = scope_prefix(user)
     counties = list(_counties(prefix))
     county = region_code[:6] if region_code else (counties[0][0] if len(counties) == 1 else "")
     if county and county not in {c for c, _ in counties}:
@@ -243,7 +243,7 @@ def region_choices(user, region_code: str) -> dict[str, Any]:
 def street_options(user, county: str) -> list[tuple[str, str]]:
     if not county:
         return []
-    prefix = "" if user.is_superuser or user.role == Role.ADMIN else user.scope_prefix
+    prefix = scope_prefix(user)
     qs = Region.objects.filter(level=RegionLevel.STREET, parent_id=county, code__startswith=prefix)
     return list(qs.order_by("code").values_list("code", "name"))
 

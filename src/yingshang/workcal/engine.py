@@ -47,7 +47,8 @@ def base_kind(day: dt.date) -> str:
 
 
 class WorkCalendar:
-    """An immutable working-day calendar built from explicit official data.
+    """A working-day calendar built from explicit official data (its answers never change; only the
+    precomputed window widens when a date falls outside it).
 
     ``official_years``: years covered by a State Council notice. ``holidays`` / ``workdays``: the
     special days (date → name) of those notices; a notice may reach into the previous December
@@ -90,9 +91,13 @@ class WorkCalendar:
             self._build(first, last)
 
     def _span_provisional(self, first: dt.date, last: dt.date) -> bool:
-        """True iff any date in [first, last] lies in a provisional year."""
+        """True iff any date in [first, last] lies in a provisional year, or in 25–31 December of a
+        year whose successor is provisional: a notice may reach back into those days (Saturday
+        2018-12-29 was made a working day by the 2019 notice)."""
         if first > last:
             return False
+        if last.year < dt.MAXYEAR:
+            last = last + _REACH_BACK  # 25–31 December → next year, which decides them
         prov = self._provisional_sorted
         i = bisect_left(prov, first.year)
         if i < len(prov) and prov[i] <= last.year:
@@ -172,3 +177,4 @@ class WorkCalendar:
 
 
 _ONE_DAY = dt.timedelta(days=1)
+_REACH_BACK = dt.timedelta(days=7)

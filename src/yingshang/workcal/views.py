@@ -87,7 +87,7 @@ def calculator(request):
 def _rows_from_form(post) -> NoticeInput:
     """A NoticeInput from the repeatable form rows; blank rows are skipped."""
     year_raw = post.get("year", "").strip()
-    if not year_raw.isdigit():
+    if not (year_raw.isascii() and year_raw.isdigit()):  # int() would also take "²" or "٣"
         raise _FormError(f"年份“{year_raw}”应为四位数字", "year")
     published = post.get("published_on", "").strip()
     n = NoticeInput(int(year_raw), post.get("title", ""), post.get("document_number", ""),
