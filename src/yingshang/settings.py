@@ -148,6 +148,9 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 YINGSHANG_MAX_IMPORT_BYTES = int(os.environ.get("YINGSHANG_MAX_IMPORT_BYTES", 50 * 1024 * 1024))
+# Unconfirmed uploads (which hold personal data) are deleted after this; stalled imports are failed.
+YINGSHANG_IMPORT_EXPIRY_HOURS = int(os.environ.get("YINGSHANG_IMPORT_EXPIRY_HOURS", "24"))
+YINGSHANG_IMPORT_STALL_MINUTES = int(os.environ.get("YINGSHANG_IMPORT_STALL_MINUTES", "30"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") == "1"

@@ -219,3 +219,53 @@ def test_both_xlsx_readers_agree(org, actor, monkeypatch, calamine):
     assert [(r["row"], r["column"]) for r in report_rows(outcome, table)] == [(4, "所在区划代码")]
     assert Enterprise.objects.get(uscc=rows[0][0]).established_on == dt.date(2019, 4, 5)
     assert Enterprise.objects.get(uscc=rows[3][0]).employees == 7
+
+
+def _edit_after_planning(monkeypatch, edits):
+    """Run ``edits`` between the import's planning and its write, like a web edit during a long import."""
+    from yingshang.enterprises import importer
+
+    real = importer.plan_import
+
+    def plan_then_edit(*args, **kwargs):
+        plans = real(*args, **kwargs)
+        edits()
+        return plans
+
+    monkeypatch.setattr(importer, "plan_import", plan_then_edit)
+
+
+def test_edit_during_import_survives_and_audit_diffs_against_it(org, actor, monkeypatch):
+    from yingshang.enterprises.actions import do_update_enterprise
+
+    a, b = basic_row(), basic_row(name="乙公司")
+    run(actor, xlsx_bytes([a, b], BASIC_HEADERS))
+    ent_a, ent_b = Enterprise.objects.get(uscc=a[0]), Enterprise.objects.get(uscc=b[0])
+    a2, b2 = list(a), list(b)
+    a2[1] = "甲公司(更名)"  # the file renames A ...
+    b2[5] = 400  # ... and changes B's employees (工业 400 人 → 中型)
+    _edit_after_planning(monkeypatch, lambda: (
+        do_update_enterprise(org.users["admin"], ent_a, {"employees": 130}),
+        do_update_enterprise(org.users["admin"], ent_b, {"name": "乙公司(网页修改)"})))
+    _, outcome = run(actor, xlsx_bytes([a2, b2], BASIC_HEADERS))
+    assert outcome.written and outcome.counts["updated"] == 2
+    ent_a.refresh_from_db(), ent_b.refresh_from_db()
+    assert (ent_a.name, ent_a.employees) == ("甲公司(更名)", 130)  # the web edit of employees survives
+    assert (ent_b.name, ent_b.employees, ent_b.size) == ("乙公司(网页修改)", 400, "medium")
+    imported = AuditLog.objects.filter(action="update", reason="文件导入")
+    assert imported.get(object_id=str(ent_a.pk)).changes == {"name": ["周口示例制造有限公司", "甲公司(更名)"]}
+    assert imported.get(object_id=str(ent_b.pk)).changes == {"employees": [120, 400], "size": ["small", "medium"]}
+
+
+def test_edit_making_the_same_change_leaves_row_unchanged(org, actor, monkeypatch):
+    from yingshang.enterprises.actions import do_update_enterprise
+
+    a = basic_row()
+    run(actor, xlsx_bytes([a], BASIC_HEADERS))
+    ent = Enterprise.objects.get(uscc=a[0])
+    a2 = list(a)
+    a2[5] = 130
+    _edit_after_planning(monkeypatch, lambda: do_update_enterprise(org.users["admin"], ent, {"employees": 130}))
+    _, outcome = run(actor, xlsx_bytes([a2], BASIC_HEADERS))
+    assert outcome.counts == {"new": 0, "updated": 0, "unchanged": 1, "invalid": 0}
+    assert not AuditLog.objects.filter(action="update", reason="文件导入").exists()

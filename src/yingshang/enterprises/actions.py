@@ -229,14 +229,18 @@ class _Planned:
     old_manual: set[str]
     changes: dict[str, list]
     is_new: bool
+    clean: dict[str, Any] | None = None  # the file's validated values (updates only, for the re-diff)
+    columns: tuple[str, ...] = ()  # enterprise columns this row really changes (updates only)
 
 
 def do_import_enterprises(actor, rows: Iterable[tuple[int, dict[str, Any]]], *, accept_valid: bool = False,
                           dry_run: bool = False, progress: Progress | None = None, total: int = 0,
-                          filename: str = "") -> ImportOutcome:
+                          filename: str = "", finalize: Callable[[ImportOutcome], None] | None = None
+                          ) -> ImportOutcome:
     """Upsert enterprises by USCC from ``(row number, raw values)`` pairs: all-or-nothing unless
     ``accept_valid``; unchanged rows are neither written nor audited; ``dry_run`` writes nothing.
-    ``actor`` is a user (scope-checked) or a string naming a trusted operator such as「命令行」."""
+    ``actor`` is a user (scope-checked) or a string naming a trusted operator such as「命令行」.
+    ``finalize`` runs inside the write transaction after the writes; raising there undoes them all."""
     from yingshang.enterprises.importer import plan_import
 
     user = actor if hasattr(actor, "role") else None
@@ -251,21 +255,27 @@ def do_import_enterprises(actor, rows: Iterable[tuple[int, dict[str, Any]]], *, 
         if dry_run or (outcome.problems and not accept_valid):
             return outcome
         with transaction.atomic():
-            _write_plans(actor, plans, progress)
+            _write_plans(actor, plans, outcome, progress)
             audit.record(actor, AuditAction.IMPORT, None, object_type="enterprises.register",
                          object_id=filename[:64], object_repr=f"导入企业档案 {filename}",
                          changes={"counts": dict(outcome.counts)})
+            outcome.written = True
+            if finalize is not None:
+                finalize(outcome)
+    except BaseException:
+        outcome.written = False
+        raise
     finally:
         if collecting:
             gc.enable()
-    outcome.written = True
     return outcome
 
 
-def _write_plans(actor, plans: list[_Planned], progress: Progress | None) -> None:
+def _write_plans(actor, plans: list[_Planned], outcome: ImportOutcome, progress: Progress | None) -> None:
     now = timezone.now()
     new = [p for p in plans if p.is_new]
-    updated = [p for p in plans if not p.is_new]
+    updated = _refresh_updates([p for p in plans if not p.is_new], outcome)
+    plans = new + updated
     _insert_enterprises(new, now, progress, len(plans))
     _bulk_update(updated, now, progress, len(new), len(plans))
     _write_links(plans)
@@ -313,18 +323,49 @@ def _audit_rows(actor, action: str, plans: list[_Planned], now) -> None:
     audit.record_bulk(actor, action, rows, reason="文件导入", at=now)
 
 
+_DIFF_COLUMNS = SCALAR_FIELDS + DERIVED_FIELDS
+
+
+def _refresh_updates(updated: list[_Planned], outcome: ImportOutcome) -> list[_Planned]:
+    """Re-read the rows to update inside the write transaction (locked on PostgreSQL; SQLite's
+    IMMEDIATE transaction already excludes other writers) and re-apply only what the file changes,
+    so an edit made while the file was being validated survives and the audit diffs against it."""
+    from yingshang.enterprises.importer import load_existing
+
+    current = load_existing([p.ent.uscc for p in updated], lock=True)
+    kept = []
+    for p in updated:
+        if _reapply(p, *current[p.ent.uscc]):
+            kept.append(p)
+        else:  # a concurrent edit already made this row's change
+            outcome.counts["updated"] -= 1
+            outcome.counts["unchanged"] += 1
+    return kept
+
+
+def _reapply(p: _Planned, ent: Enterprise, certs: set[str], manual: set[str]) -> bool:
+    before, old = state(ent, certs, manual), {f: ent.__dict__[f] for f in _DIFF_COLUMNS}
+    apply_clean(ent, {k: v for k, v in p.clean.items() if ("region_id" if k == "region_code" else k) in p.changes})
+    p.certs = p.certs if "certifications" in p.changes else certs
+    p.manual = p.manual if "tags" in p.changes else manual
+    p.ent, p.old_certs, p.old_manual = ent, certs, manual
+    p.changes = audit_changes(before, state(ent, p.certs, p.manual))
+    p.columns = tuple(f for f in _DIFF_COLUMNS if ent.__dict__[f] != old[f])
+    return bool(p.changes)
+
+
 def _bulk_update(updated: list[_Planned], now, progress, done: int, total: int) -> None:
-    if not updated:
-        return
-    names = {k for p in updated for k in p.changes if k not in ("certifications", "tags")}
-    columns = [f for f in SCALAR_FIELDS if f in names]
-    columns += list(DERIVED_FIELDS) + ["updated_at"]
-    for start in range(0, len(updated), 500):
-        batch = updated[start:start + 500]
-        for p in batch:
-            p.ent.updated_at = now
-        Enterprise.objects.bulk_update([p.ent for p in batch], columns)
-        _report(progress, "写入", done + start + len(batch), total)
+    """Write each row's own changed columns only: rows are grouped by their set of changed columns,
+    so no row rewrites a column it does not change (which could undo a concurrent edit)."""
+    groups: dict[tuple[str, ...], list[Enterprise]] = {}
+    for p in updated:
+        p.ent.updated_at = now
+        groups.setdefault(p.columns, []).append(p.ent)
+    for columns, ents in groups.items():
+        for start in range(0, len(ents), 500):
+            Enterprise.objects.bulk_update(ents[start:start + 500], [*columns, "updated_at"])
+            done += len(ents[start:start + 500])
+            _report(progress, "写入", done, total)
 
 
 def _write_links(plans: list[_Planned]) -> None:
@@ -386,13 +427,19 @@ def do_start_import(actor, upload) -> ImportJob:
     folder = Path(settings.MEDIA_ROOT) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}{suffix}"
-    with path.open("wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
-    with transaction.atomic():
-        job = ImportJob.objects.create(created_by=actor, filename=Path(upload.name).name[:200], path=str(path),
-                                       size_bytes=upload.size, phase="校验")
-        enqueue_on_commit("enterprises.import_preview", job.pk)
+    # The file is written only once its job row exists, and removed if the row is not committed: an
+    # upload holds personal data, and only files with a job are ever cleaned up by the import sweep.
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(created_by=actor, filename=Path(upload.name).name[:200], path=str(path),
+                                           size_bytes=upload.size, phase="校验")
+            with path.open("wb") as fh:
+                for chunk in upload.chunks():
+                    fh.write(chunk)
+            enqueue_on_commit("enterprises.import_preview", job.pk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return job
 
 
@@ -413,6 +460,7 @@ def do_confirm_import(actor, job, *, accept_valid: bool) -> ImportJob:
         if not (job.counts.get("new") or job.counts.get("updated")):
             raise ValidationFailed("没有需要新增或更新的行")
         job.status, job.accept_valid, job.phase, job.processed_rows = ImportStatus.IMPORTING, accept_valid, "校验", 0
-        job.save(update_fields=["status", "accept_valid", "phase", "processed_rows"])
+        job.claimed_at, job.heartbeat_at = None, timezone.now()  # queued again: the import task claims it
+        job.save(update_fields=["status", "accept_valid", "phase", "processed_rows", "claimed_at", "heartbeat_at"])
         enqueue_on_commit("enterprises.import_run", job.pk)
     return ImportJob.objects.get(pk=job.pk)

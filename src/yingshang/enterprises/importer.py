@@ -179,7 +179,7 @@ def plan_import(actor, rows, outcome, *, progress=None, total: int = 0) -> list:
     """Validate every row and diff it with the register; fills ``outcome`` and returns the plans."""
     ctx = Context.load(actor, all_regions=True)
     checked = _validate_rows(rows, ctx, outcome, progress, total)
-    existing = _load_existing([clean["uscc"] for _, clean in checked])
+    existing = load_existing([clean["uscc"] for _, clean in checked])
     return _diff_rows(actor, checked, existing, outcome, progress)
 
 
@@ -211,12 +211,14 @@ def _excel_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _load_existing(usccs: list[str]) -> dict[str, tuple]:
-    """uscc → (enterprise, certification kinds, manual tag codes) for codes already registered."""
+def load_existing(usccs: list[str], *, lock: bool = False) -> dict[str, tuple]:
+    """uscc → (enterprise, certification kinds, manual tag codes) for codes already registered;
+    ``lock`` (inside a transaction) locks the enterprise rows where the database can."""
     found: dict[str, tuple] = {}
+    rows = Enterprise.objects.select_for_update(of=("self",)).order_by("pk") if lock else Enterprise.objects
     for start in range(0, len(usccs), 2000):
         chunk = usccs[start:start + 2000]
-        ents = {e.pk: e for e in Enterprise.objects.filter(uscc__in=chunk)}
+        ents = {e.pk: e for e in rows.filter(uscc__in=chunk)}
         if not ents:
             continue
         certs: dict[int, set] = {pk: set() for pk in ents}
@@ -258,7 +260,8 @@ def _diff_rows(actor, checked, existing, outcome, progress) -> list:
             outcome.counts["unchanged"] += 1
         else:
             outcome.counts["new" if found is None else "updated"] += 1
-            plans.append(_Planned(number, ent, certs, manual, old_certs, old_manual, changes, found is None))
+            plans.append(_Planned(number, ent, certs, manual, old_certs, old_manual, changes, found is None,
+                                  clean=clean if found else None))
         if progress and index % PROGRESS_EVERY == 0:
             progress("比对", index, len(checked))
     return plans

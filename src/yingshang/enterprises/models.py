@@ -271,6 +271,11 @@ class ImportJob(models.Model):
     report = models.JSONField(_("校验报告"), default=list, blank=True,
                               help_text=_("[{row, column, reason}],最多保存前1000条"))
     message = models.TextField(_("说明"), blank=True)
+    # A worker claims a queued job by setting ``claimed_at`` with a conditional UPDATE (a redelivered
+    # task finds it set and does nothing); ``heartbeat_at`` is the last sign of life, which the
+    # periodic sweep uses to fail jobs whose worker died.
+    claimed_at = models.DateTimeField(_("开始处理时间"), null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(_("最近进度时间"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = _("企业档案导入")
