@@ -6,7 +6,7 @@ from yingshang.core.models import AuditLog
 
 
 @pytest.fixture
-def admin_client(org, admin_client):
+def admin_client(org, client):
     """The test client logged in as the platform administrator (staff + superuser, as seeded)."""
     admin = org.users["admin"]
     admin.is_staff = admin.is_superuser = True
