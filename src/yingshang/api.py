@@ -22,6 +22,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
 
 from yingshang.core.apiauth import BearerTokenAuth, SessionAuth
 from yingshang.core.errors import DomainError, ValidationFailed
@@ -97,6 +98,12 @@ def _body_error(cause: BaseException | None) -> tuple[int, str, str]:
     return 400, "invalid_json", "请求体不是合法的 JSON"
 
 
+class Utf8JSONRenderer(JSONRenderer):
+    """UTF-8 JSON: Chinese text stays readable in raw answers instead of \\uXXXX escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 class YingshangAPI(NinjaAPI):
     """NinjaAPI whose URL patterns also answer JSON for unknown URLs, wrong methods and URLs that
     carry control characters (Django's own handlers would answer HTML or text)."""
@@ -154,6 +161,7 @@ api = YingshangAPI(
     urls_namespace="api",
     auth=[BearerTokenAuth(), SessionAuth()],
     parser=JsonParser(),
+    renderer=Utf8JSONRenderer(),
 )
 
 
