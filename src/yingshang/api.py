@@ -25,7 +25,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from yingshang.core.apiauth import BearerTokenAuth, SessionAuth
-from yingshang.core.errors import DomainError, ValidationFailed
+from yingshang.core.errors import DomainError, ValidationFailed, shorten
 from yingshang.core.i18n_errors import BODY, describe_validation_errors
 
 log = logging.getLogger("yingshang.api")
@@ -49,7 +49,7 @@ def _finite_float(text: str):
 def _json_problems(value: Any, path: str, out: dict[str, str]) -> None:
     """Walk a parsed body and name every value the platform cannot take, by its dotted path."""
     if isinstance(value, _NotJsonNumber):
-        out.setdefault(path or BODY, f"“{value[:40]}”不是有效的数值(超出范围,或 NaN/Infinity 不属于 JSON)")
+        out.setdefault(path or BODY, f"“{shorten(value)}”不是有效的数值(超出范围,或 NaN/Infinity 不属于 JSON)")
     elif isinstance(value, str):
         if "\x00" in value:
             out.setdefault(path or BODY, "不能包含空字符(\\u0000)")

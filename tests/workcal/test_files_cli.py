@@ -85,3 +85,12 @@ def test_cli_import_and_show(capsys, tmp_path):
     assert main(["workdays", "add", "2026-12-30", "5"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == "2027-01-07" and err == ""
+
+
+def test_a_long_bad_date_is_echoed_cut_short():
+    from yingshang.core.errors import ValidationFailed
+    from yingshang.workcal.notice_file import parse_date
+
+    with pytest.raises(ValidationFailed) as err:
+        parse_date("9" * 5000, "holidays[0].start")
+    assert "holidays[0].start" in err.value.message and len(err.value.message) < 120

@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """A client's value as echoed in a message, cut short: a 10,000-character value is not a message."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class DomainError(Exception):
     """A client-facing error with a Chinese message, an HTTP status and optional per-field reasons."""
 

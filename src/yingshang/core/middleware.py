@@ -24,7 +24,9 @@ class RejectNulMiddleware:
         if field is not None:
             from django.http import HttpResponseBadRequest
 
-            return HttpResponseBadRequest(f"请求参数“{field[:40]}”含有不允许的空字符(NUL),请检查输入",
+            from yingshang.core.errors import shorten
+
+            return HttpResponseBadRequest(f"请求参数“{shorten(field)}”含有不允许的空字符(NUL),请检查输入",
                                           content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

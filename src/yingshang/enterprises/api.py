@@ -16,12 +16,22 @@ from pydantic import ConfigDict, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from yingshang.core.access import access_enterprise, access_role, visible_enterprises
-from yingshang.core.errors import NotFound, ValidationFailed
+from yingshang.core.errors import NotFound, ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
 from yingshang.core.models import STAFF_ROLES, Region, Role
 from yingshang.enterprises import industries
-from yingshang.enterprises.actions import do_create_enterprise, do_update_enterprise, plain
-from yingshang.enterprises.models import CertificationKind, Enterprise, EnterpriseTag, Size, Tag
+from yingshang.enterprises.actions import (
+    do_create_enterprise,
+    do_update_enterprise,
+    plain,
+)
+from yingshang.enterprises.models import (
+    CertificationKind,
+    Enterprise,
+    EnterpriseTag,
+    Size,
+    Tag,
+)
 
 router = Router(tags=["企业档案"])
 AMOUNTS_NOTE = ("金额单位为万元:请求中可写 JSON 数字或字符串(如 1200.5 或 \"1200.5\",最多4位小数),"
@@ -130,10 +140,6 @@ class EnterprisePage(Schema):
     count: Optional[int] = Field(None, description="总数(仅当 with_count=true 时计算)")
 
 
-def _quote(text: str) -> str:
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
 def _with_links(qs):
     return qs.select_related(None).prefetch_related(
         "certifications", Prefetch("tag_links", queryset=EnterpriseTag.objects.select_related("tag")))
@@ -158,7 +164,7 @@ def serialize(ent: Enterprise) -> dict[str, Any]:
 def _get(uscc: str) -> Enterprise:
     ent = _with_links(Enterprise.objects.filter(uscc=uscc.strip().upper())).first()
     if ent is None:
-        raise NotFound(f"未找到统一社会信用代码为 {_quote(uscc)} 的企业")
+        raise NotFound(f"未找到统一社会信用代码为 {shorten(uscc)} 的企业")
     return ent
 
 
@@ -222,13 +228,13 @@ def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certificat
     if region:
         found = Region.objects.filter(code=region).values_list("prefix", flat=True).first()
         if found is None:
-            errors["region"] = f"区划代码“{_quote(region)}”不存在"
+            errors["region"] = f"区划代码“{shorten(region)}”不存在"
         else:
             qs = qs.in_region(found)
     if industry:
         try:
             if len(industry) > 8:
-                raise industries.IndustryError(f"行业代码“{_quote(industry)}”过长,应为门类字母或2–4位数字")
+                raise industries.IndustryError(f"行业代码“{shorten(industry)}”过长,应为门类字母或2–4位数字")
             qs = qs.in_industry(industries.resolve(industry)[0])
         except industries.IndustryError as exc:
             errors["industry"] = str(exc)
@@ -241,7 +247,7 @@ def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certificat
             errors["size"] = "应为 large、medium、small、micro 或 unknown"
     if tag:
         if not Tag.objects.filter(code=tag).exists():
-            errors["tag"] = f"标签“{_quote(tag)}”不存在"
+            errors["tag"] = f"标签“{shorten(tag)}”不存在"
         qs = qs.with_tag(tag)
     if certification:
         if certification not in CertificationKind.values:

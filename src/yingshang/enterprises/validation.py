@@ -11,16 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
 
+from yingshang.core.errors import shorten
 from yingshang.enterprises import industries
+from yingshang.enterprises.models import (
+    FIGURE_FIELDS,
+    CertificationKind,
+    EnterpriseStatus,
+    LegalForm,
+    TaxCreditRating,
+)
 from yingshang.enterprises.models import PERSONAL_FIELDS as PERSONAL  # noqa: F401  (re-exported)
-from yingshang.enterprises.models import (FIGURE_FIELDS, CertificationKind, EnterpriseStatus, LegalForm,
-                                          TaxCreditRating)
 from yingshang.enterprises.uscc import UsccError, validate_uscc
 
 # API field name → column header of the import template (also the order of the template's columns).
@@ -113,11 +119,6 @@ class Invalid(ValueError):
 
 
 # ------------------------------------------------------------------ helpers
-def _quote(text: str, limit: int = 40) -> str:
-    """Echo a client's value in a message, cut short: a 10,000-character value is not a message."""
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -150,7 +151,7 @@ def parse_date(value: Any) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise Invalid(f"“{_quote(text)}”不是有效日期,应为 YYYY-MM-DD")
+    raise Invalid(f"“{shorten(text)}”不是有效日期,应为 YYYY-MM-DD")
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -162,11 +163,11 @@ def parse_decimal(value: Any) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise Invalid(f"“{_quote(text)}”不是数字") from None
+        raise Invalid(f"“{shorten(text)}”不是数字") from None
     if not number.is_finite():
-        raise Invalid(f"“{_quote(text)}”不是数字")
+        raise Invalid(f"“{shorten(text)}”不是数字")
     if number and abs(number.adjusted()) > MAX_ADJUSTED_EXPONENT:
-        raise Invalid(f"数值“{_quote(text)}”超出合理范围")
+        raise Invalid(f"数值“{shorten(text)}”超出合理范围")
     return number
 
 
@@ -184,7 +185,7 @@ def _choice(value: Any, choices, label: str) -> str:
     code = _choice_map(choices).get(text)
     if code is None:
         allowed = "、".join(str(n) for _, n in choices.choices)
-        raise Invalid(f"“{_quote(text)}”不是有效的{label},可选: {allowed}")
+        raise Invalid(f"“{shorten(text)}”不是有效的{label},可选: {allowed}")
     return code
 
 
@@ -208,7 +209,7 @@ def check_name(value: Any, ctx: Context) -> str:
 def check_region(value: Any, ctx: Context) -> str:
     code = _text(value)
     if not code.isdigit() or len(code) not in (6, 9, 12):
-        raise Invalid(f"区划代码“{_quote(code)}”格式不正确,应为6位(县级)或9位(乡镇街道)数字")
+        raise Invalid(f"区划代码“{shorten(code)}”格式不正确,应为6位(县级)或9位(乡镇街道)数字")
     if not ctx.region_exists(code):
         raise Invalid(f"区划代码“{code}”不存在于本平台的行政区划中")
     if ctx.actor is not None:
@@ -222,7 +223,7 @@ def check_region(value: Any, ctx: Context) -> str:
 def check_industry(value: Any, ctx: Context) -> str:
     text = _text(value)
     if len(text) > 8:
-        raise Invalid(f"行业代码“{_quote(text)}”过长,应为门类字母或2–4位数字")
+        raise Invalid(f"行业代码“{shorten(text)}”过长,应为门类字母或2–4位数字")
     try:
         return industries.resolve(text)[0]
     except industries.IndustryError as exc:
@@ -241,7 +242,7 @@ def check_established(value: Any, ctx: Context) -> dt.date:
 def check_employees(value: Any, ctx: Context) -> int:
     number = parse_decimal(value)
     if number != number.to_integral_value():
-        raise Invalid(f"从业人员应为整数,实际为“{_quote(_text(value))}”")
+        raise Invalid(f"从业人员应为整数,实际为“{shorten(_text(value))}”")
     if number < 0:
         raise Invalid(f"从业人员不能为负数({number})")
     if number > MAX_EMPLOYEES:
@@ -269,7 +270,7 @@ _RATINGS = frozenset(TaxCreditRating.values)
 def check_rating(value: Any, ctx: Context) -> str:
     text = _text(value).upper().removesuffix("级")
     if text not in _RATINGS:
-        raise Invalid(f"纳税信用等级“{_quote(_text(value))}”无效,应为 A、B、M、C、D 之一")
+        raise Invalid(f"纳税信用等级“{shorten(_text(value))}”无效,应为 A、B、M、C、D 之一")
     return text
 
 
@@ -297,7 +298,7 @@ def check_tags(value: Any, ctx: Context) -> list[str]:
     for item in items:
         found = ctx.tags_by_key.get(item)
         if found is None:
-            raise Invalid(f"标签“{_quote(item)}”不存在,请先由管理员建立该标签")
+            raise Invalid(f"标签“{shorten(item)}”不存在,请先由管理员建立该标签")
         if found[1] != "manual":
             raise Invalid(f"标签“{item}”由规则自动计算,不能手工设置")
         codes.append(found[0])
@@ -323,7 +324,7 @@ def check_as_of(value: Any, ctx: Context) -> str:
 def check_phone(value: Any, ctx: Context) -> str:
     text = _text(value).replace(" ", "")
     if not (_MOBILE.match(text) or _LANDLINE.match(text) or _SERVICE.match(text)):
-        raise Invalid(f"联系电话“{_quote(text)}”格式不正确,应为11位手机号(1[3-9]开头)或固定电话(如 0394-8888888)")
+        raise Invalid(f"联系电话“{shorten(text)}”格式不正确,应为11位手机号(1[3-9]开头)或固定电话(如 0394-8888888)")
     return text
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -20,12 +20,27 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from yingshang.core.access import (REGISTER_READERS, REGISTER_WRITERS, access_enterprise, in_scope, scope_prefix,
-                                   visible_enterprises)
+from yingshang.core.access import (
+    REGISTER_READERS,
+    REGISTER_WRITERS,
+    access_enterprise,
+    in_scope,
+    scope_prefix,
+    visible_enterprises,
+)
+from yingshang.core.errors import shorten
 from yingshang.core.models import AuditLog, Region, RegionLevel, Role
 from yingshang.enterprises import industries, personal
-from yingshang.enterprises.models import (FIGURE_FIELDS, FIGURE_LABELS, PERSONAL_FIELDS, CertificationKind,
-                                          Enterprise, EnterpriseStatus, Size, Tag)
+from yingshang.enterprises.models import (
+    FIGURE_FIELDS,
+    FIGURE_LABELS,
+    PERSONAL_FIELDS,
+    CertificationKind,
+    Enterprise,
+    EnterpriseStatus,
+    Size,
+    Tag,
+)
 
 PAGE_SIZE = 20
 EXACT_COUNT_LIMIT = 1000  # up to this many matches the total is counted exactly
@@ -69,7 +84,7 @@ def _region_ok(user, code: str, level: str) -> bool:
 def _pick(params, name: str, valid: Callable[[str], bool], message: str, errors: list[str]) -> str:
     value = (params.get(name) or "").strip()
     if value and not valid(value):
-        errors.append(message.format(value=value[:40]))
+        errors.append(message.format(value=shorten(value)))
         return ""
     return value
 

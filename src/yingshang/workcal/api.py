@@ -8,7 +8,7 @@ from typing import Annotated
 from ninja import Query, Router, Schema
 from pydantic import WithJsonSchema
 
-from yingshang.core.errors import ValidationFailed
+from yingshang.core.errors import ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS
 from yingshang.workcal.calendar import get_calendar
 
@@ -45,7 +45,7 @@ def parse_day(value: str | None, field: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ValidationFailed(f"参数 {field}=“{value[:40]}”不是有效日期,应为 YYYY-MM-DD",
+        raise ValidationFailed(f"参数 {field}=“{shorten(value)}”不是有效日期,应为 YYYY-MM-DD",
                                fields={field: "日期格式不正确"})
     if not MIN_DATE <= day <= MAX_DATE:
         raise ValidationFailed(f"参数 {field} 超出支持范围 {MIN_DATE.year}–{MAX_DATE.year} 年", fields={field: "超出范围"})
@@ -58,7 +58,7 @@ def parse_days(value: str | None) -> int:
         raise ValidationFailed("缺少参数 days(工作日数,整数)", fields={"days": "必填"})
     text = value.strip()
     if not _INTEGER.match(text):
-        raise ValidationFailed(f"参数 days=“{value[:40]}”应为整数", fields={"days": "应为整数"})
+        raise ValidationFailed(f"参数 days=“{shorten(value)}”应为整数", fields={"days": "应为整数"})
     days = int(text) if len(text) <= 12 else MAX_DAYS + 1  # long digit strings: out of range, not parsed
     if abs(days) > MAX_DAYS:
         raise ValidationFailed(f"参数 days 的绝对值不能超过 {MAX_DAYS}", fields={"days": f"绝对值不能超过 {MAX_DAYS}"})

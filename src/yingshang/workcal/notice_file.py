@@ -12,7 +12,7 @@ import io
 import json
 from pathlib import Path
 
-from yingshang.core.errors import ValidationFailed
+from yingshang.core.errors import ValidationFailed, shorten
 from yingshang.workcal.actions import NoticeInput
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -27,7 +27,7 @@ def parse_date(value, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed(f"{where}: “{value}”不是有效日期,应为 YYYY-MM-DD", fields={where: "日期格式不正确"})
+        raise ValidationFailed(f"{where}: “{shorten(str(value))}”不是有效日期,应为 YYYY-MM-DD", fields={where: "日期格式不正确"})
 
 
 def _decode(data: bytes, name: str) -> str:
