@@ -223,11 +223,18 @@ def _integrity_error(request, exc: IntegrityError):
 def _register_routers() -> None:
     from yingshang.core.api import router as core_router
     from yingshang.enterprises.api import router as enterprise_router
+    from yingshang.policies.api_library import router as library_router
+    from yingshang.policies.api_matching import router as matching_router
+    from yingshang.policies.api_redemption import router as redemption_router
     from yingshang.workcal.api import router as workday_router
 
     api.add_router("/", core_router)
     api.add_router("/enterprises", enterprise_router)
     api.add_router("/workdays", workday_router)
+    # Policy routers carry their own paths (/policy-items…, /enterprises/{uscc}/policies, /redemptions…).
+    api.add_router("/", library_router)
+    api.add_router("/", matching_router)
+    api.add_router("/", redemption_router)
 
 
 _register_routers()

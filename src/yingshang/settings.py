@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "yingshang.core",
     "yingshang.workcal",
     "yingshang.enterprises",
+    "yingshang.policies",
 ]
 
 MIDDLEWARE = [

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("calendar/", include("yingshang.workcal.urls")),
     path("enterprises/", include("yingshang.enterprises.urls")),
+    path("policies/", include("yingshang.policies.urls")),
     path("", include("yingshang.core.urls")),
 ]

@@ -61,6 +61,11 @@ class Size(models.TextChoices):
     MICRO = sizing.MICRO, _("微型")
 
 
+class TaxpayerKind(models.TextChoices):
+    GENERAL = "general", _("一般纳税人")
+    SMALL_SCALE = "small_scale", _("小规模纳税人")
+
+
 class TaxCreditRating(models.TextChoices):
     A = "A", "A"
     B = "B", "B"
@@ -71,10 +76,11 @@ class TaxCreditRating(models.TextChoices):
 
 # Figures that carry a data source and an as-of date (stored in Enterprise.figure_sources).
 FIGURE_FIELDS = ("registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
-                 "tax_credit_rating")
+                 "taxable_income", "tax_credit_rating", "taxpayer_kind")
 FIGURE_LABELS = {"registered_capital": "注册资本(万元)", "employees": "从业人员(人)",
                  "operating_revenue": "营业收入(万元)", "total_assets": "资产总额(万元)",
-                 "rd_expense": "研发费用(万元)", "tax_credit_rating": "纳税信用等级"}
+                 "rd_expense": "研发费用(万元)", "taxable_income": "应纳税所得额(万元)",
+                 "tax_credit_rating": "纳税信用等级", "taxpayer_kind": "纳税人类型"}
 # Personal data: shown to staff only on request, and every such read is audited.
 PERSONAL_FIELDS = ("legal_representative", "contact_name", "contact_phone")
 
@@ -122,7 +128,14 @@ class Enterprise(models.Model):
     operating_revenue = models.DecimalField(_("营业收入(万元)"), max_digits=18, decimal_places=4, null=True, blank=True)
     total_assets = models.DecimalField(_("资产总额(万元)"), max_digits=18, decimal_places=4, null=True, blank=True)
     rd_expense = models.DecimalField(_("研发费用(万元)"), max_digits=18, decimal_places=4, null=True, blank=True)
+    taxable_income = models.DecimalField(_("应纳税所得额(万元)"), max_digits=18, decimal_places=4, null=True,
+                                         blank=True, help_text=_("上一纳税年度的年应纳税所得额"))
     tax_credit_rating = models.CharField(_("纳税信用等级"), max_length=1, choices=TaxCreditRating.choices, blank=True)
+    taxpayer_kind = models.CharField(_("纳税人类型"), max_length=12, choices=TaxpayerKind.choices, blank=True)
+    # 服务管家: the steward who looks after this enterprise (copies of policy pushes, visits).
+    steward = models.ForeignKey("core.User", models.SET_NULL, null=True, blank=True,
+                                related_name="stewarded_enterprises", verbose_name=_("服务管家"),
+                                limit_choices_to={"role": "steward"})
     size = models.CharField(_("企业规模"), max_length=8, choices=Size.choices, null=True, blank=True, editable=False)
     legal_representative = models.CharField(_("法定代表人"), max_length=64, blank=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
@@ -209,6 +222,40 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class CreditListKind(models.TextChoices):
+    SERIOUS_DISHONEST = "serious_dishonest", _("严重失信主体名单")
+    ABNORMAL_OPERATION = "abnormal_operation", _("经营异常名录")
+
+
+class CreditListingQuerySet(models.QuerySet):
+    def in_force(self, on: dt.date | None = None) -> "CreditListingQuerySet":
+        """Listings in force on ``on`` (default today): listed on or before, not yet removed."""
+        on = on or timezone.localdate()
+        return self.filter(listed_on__lte=on).filter(models.Q(removed_on__isnull=True) | models.Q(removed_on__gt=on))
+
+
+class CreditListing(models.Model):
+    """An enterprise on a credit list (严重失信主体名单, 经营异常名录) from ``listed_on`` until ``removed_on``."""
+
+    enterprise = models.ForeignKey(Enterprise, models.CASCADE, related_name="credit_listings",
+                                   verbose_name=_("企业"))
+    kind = models.CharField(_("名单"), max_length=20, choices=CreditListKind.choices)
+    authority = models.CharField(_("列入机关"), max_length=100, blank=True)
+    reason = models.CharField(_("列入事由"), max_length=300, blank=True)
+    listed_on = models.DateField(_("列入日期"))
+    removed_on = models.DateField(_("移出日期"), null=True, blank=True)
+
+    objects = CreditListingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("信用名单")
+        ordering = ["-listed_on", "-id"]
+        indexes = [models.Index(fields=["kind", "enterprise"], name="credit_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.listed_on}"
 
 
 class TagKind(models.TextChoices):

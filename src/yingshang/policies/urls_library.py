@@ -1,0 +1,2 @@
+"""Pages: 政策库."""
+urlpatterns: list = []

@@ -1,0 +1,2 @@
+"""Pages: 政策匹配."""
+urlpatterns: list = []

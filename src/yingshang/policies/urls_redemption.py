@@ -1,0 +1,2 @@
+"""Pages: 申报与兑现."""
+urlpatterns: list = []
