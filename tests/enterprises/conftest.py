@@ -50,3 +50,10 @@ def basic_row(uscc=None, name="周口示例制造有限公司", region="411602",
               "数据日期": "2024-12-31"}
     values.update(kw)
     return [uscc or fresh_uscc(), name, region, industry] + [values[h] for h in BASIC_HEADERS[4:]]
+
+
+def api_headers(user) -> dict:
+    """Request headers with a fresh bearer token of ``user``."""
+    from yingshang.core import actions as core_actions
+
+    return {"HTTP_AUTHORIZATION": f"Bearer {core_actions.do_issue_token(None, user)}"}

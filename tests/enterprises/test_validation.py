@@ -36,7 +36,7 @@ def test_chinese_headers_and_file_formats(ctx):
                              "数据来源": "统计局", "数据日期": "2024/12/31", "营业收入(万元)": "1,200"}, ctx)
     assert r.errors == {}
     assert r.clean["region_code"] == "411602" and r.clean["employees"] == 7
-    assert r.clean["certifications"] == ["high_tech", "tech_sme"]
+    assert [p.kind for p in r.clean["certifications"]] == ["high_tech", "tech_sme"]
     assert r.clean["figure_sources"] == {"employees": {"source": "统计局", "as_of": "2024-12-31"},
                                          "operating_revenue": {"source": "统计局", "as_of": "2024-12-31"}}
 

@@ -73,19 +73,27 @@ def _setup_org():
 
 
 def _rows(count: int, start: int, rng: random.Random):
+    """Rows in the import template's column order (exporter.COLUMNS)."""
     import datetime as dt
 
+    from yingshang.enterprises.exporter import COLUMNS
     from yingshang.enterprises.uscc import make_uscc
 
     for i in range(start, start + count):
         region = COUNTIES[i % len(COUNTIES)]
         revenue = round(rng.lognormvariate(6, 1.6), 2)
-        yield [make_uscc("9", "1", region, f"MA{i:06d}"), f"周口基准测试企业{i}有限公司", "有限责任公司", "存续", region,
-               INDUSTRIES[i % len(INDUSTRIES)], dt.date(1995, 1, 1) + dt.timedelta(days=rng.randrange(10000)),
-               rng.choice([10, 50, 100, 500, 1000]), rng.randrange(1, 800), revenue,
-               round(revenue * rng.uniform(0.5, 3), 2), round(revenue * rng.uniform(0, 0.08), 2),
-               rng.choice("ABBBMCD"), rng.choice(CERTS), None, "统计局年报", "2024-12-31", None, None,
-               f"139{i % 100000000:08d}", f"周口市示例路{i}号", None]
+        row = {"uscc": make_uscc("9", "1", region, f"MA{i:06d}"), "name": f"周口基准测试企业{i}有限公司",
+               "legal_form": "有限责任公司", "status": "存续", "region_code": region,
+               "industry_code": INDUSTRIES[i % len(INDUSTRIES)],
+               "established_on": dt.date(1995, 1, 1) + dt.timedelta(days=rng.randrange(10000)),
+               "registered_capital": rng.choice([10, 50, 100, 500, 1000]), "employees": rng.randrange(1, 800),
+               "operating_revenue": revenue, "total_assets": round(revenue * rng.uniform(0.5, 3), 2),
+               "rd_expense": round(revenue * rng.uniform(0, 0.08), 2),
+               "taxable_income": round(revenue * rng.uniform(0, 0.1), 2), "tax_credit_rating": rng.choice("ABBBMCD"),
+               "taxpayer_kind": rng.choice(["一般纳税人", "小规模纳税人", None]), "certifications": rng.choice(CERTS),
+               "source": "统计局年报", "as_of": "2024-12-31", "contact_phone": f"139{i % 100000000:08d}",
+               "address": f"周口市示例路{i}号"}
+        yield [row.get(c) for c in COLUMNS]
 
 
 def _write_xlsx(path: Path, count: int, rng: random.Random) -> None:

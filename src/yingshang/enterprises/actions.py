@@ -2,7 +2,8 @@
 
 Every write runs under ``transaction.atomic``, keeps derived columns (industry section/division,
 size) and computed tags in step, and appends audit rows. Personal fields are audited as "changed"
-without their values, because the audit history is shown on the enterprise page.
+without their values, because the audit history is shown on the enterprise page. Every write that
+changes what a policy rule can see announces the enterprises after commit (``hooks.changed_on_commit``).
 """
 from __future__ import annotations
 
@@ -21,19 +22,23 @@ from yingshang.core.bulk import db_adapter, db_value, insert_rows
 from yingshang.core.access import access_enterprise, access_register_write, in_scope
 from yingshang.core.errors import Conflict, Forbidden, ValidationFailed
 from yingshang.core.models import AuditAction, Role
+from yingshang.enterprises import certificates, hooks
 from yingshang.enterprises import tags as tag_rules
+from yingshang.enterprises.actions_steward import check_steward_assignment
+from yingshang.enterprises.certificates import CertEntry
 from yingshang.enterprises.models import Certification, Enterprise, EnterpriseTag, ImportJob, Tag, TagKind
-from yingshang.enterprises.validation import HEADERS, PERSONAL, Context, missing_required, validate_enterprise
+from yingshang.enterprises.validation import PERSONAL, Context, field_label, missing_required, validate_enterprise
 
 # Model attributes written from validated data (``region_code`` arrives as ``region_id``).
 SCALAR_FIELDS = ("name", "legal_form", "status", "region_id", "industry_code", "established_on",
                  "registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
-                 "tax_credit_rating", "figure_sources", "legal_representative", "contact_name", "contact_phone",
-                 "address", "business_scope")
+                 "taxable_income", "tax_credit_rating", "taxpayer_kind", "steward_id", "figure_sources",
+                 "legal_representative", "contact_name", "contact_phone", "address", "business_scope")
 DERIVED_FIELDS = ("industry_section", "industry_division", "size")
 # What an enterprise user may change in its own record; the rest is the register keepers' business.
+# An enterprise may supply the figures a policy needs (taxable income, taxpayer kind) itself.
 SELF_SERVICE_FIELDS = {"registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
-                       "figure_sources", "source", "as_of", "legal_representative", "contact_name",
+                       "taxable_income", "taxpayer_kind", "figure_sources", "source", "as_of", "legal_representative", "contact_name",
                        "contact_phone", "address", "business_scope"}
 ENTERPRISE_TYPE = "enterprises.enterprise"
 Progress = Callable[[str, int, int], None]
@@ -50,11 +55,12 @@ def plain(value: Any) -> Any:
     return None if value == "" else value
 
 
-def state(ent: Enterprise, certs: Iterable[str], manual_tags: Iterable[str]) -> dict[str, Any]:
-    """The audited state of an enterprise: its fields, size, certifications and manual tags."""
+def state(ent: Enterprise, certs: dict[str, CertEntry], manual_tags: Iterable[str]) -> dict[str, Any]:
+    """The audited state of an enterprise: its fields, size, certifications (with number and
+    validity, as 资质 cell texts) and manual tags."""
     out = {f: plain(getattr(ent, f)) for f in SCALAR_FIELDS}
     out["size"] = ent.size
-    out["certifications"] = sorted(certs)
+    out["certifications"] = certificates.tokens(certs)
     out["tags"] = sorted(manual_tags)
     return out
 
@@ -85,12 +91,22 @@ def apply_clean(ent: Enterprise, clean: dict[str, Any]) -> None:
 
 
 def _fail(errors: dict[str, str]) -> ValidationFailed:
-    summary = ";".join(f"{HEADERS.get(k, k)}: {v}" for k, v in errors.items())
+    summary = ";".join(f"{field_label(k)}: {v}" for k, v in errors.items())
     return ValidationFailed(f"企业信息有误 — {summary}", fields=errors)
 
 
-def _cert_kinds(ent: Enterprise) -> set[str]:
-    return set(ent.certifications.values_list("kind", flat=True)) if ent.pk else set()
+def _certs(ent: Enterprise) -> dict[str, CertEntry]:
+    return {c.kind: certificates.entry_of(c) for c in ent.certifications.all()} if ent.pk else {}
+
+
+def merged_certs(have: dict[str, CertEntry], clean: dict[str, Any], errors: dict[str, str]) -> dict[str, CertEntry]:
+    """The certifications after applying the request; a validity that would end before it starts
+    (a new end date before the recorded start) is an error."""
+    merged = certificates.merge(have, clean.get("certifications"))
+    bad = certificates.bad_ranges(merged)
+    if bad:
+        errors["certifications"] = f"{'、'.join(bad)}的有效期止早于有效期起,请同时填写起止日期"
+    return merged
 
 
 def _manual_tags(ent: Enterprise) -> set[str]:
@@ -99,9 +115,15 @@ def _manual_tags(ent: Enterprise) -> set[str]:
     return set(ent.tag_links.filter(tag__kind=TagKind.MANUAL).values_list("tag__code", flat=True))
 
 
-def _sync_certs(ent: Enterprise, have: set[str], want: set[str]) -> None:
-    ent.certifications.filter(kind__in=have - want).delete()
-    Certification.objects.bulk_create([Certification(enterprise=ent, kind=k) for k in sorted(want - have)])
+def _sync_certs(ent: Enterprise, have: dict[str, CertEntry], want: dict[str, CertEntry]) -> None:
+    ent.certifications.filter(kind__in=set(have) - set(want)).delete()
+    Certification.objects.bulk_create([Certification(enterprise=ent, kind=k, certificate_no=e.certificate_no,
+                                                     valid_from=e.valid_from, valid_to=e.valid_to)
+                                       for k, e in sorted(want.items()) if k not in have])
+    for kind, entry in want.items():
+        if kind in have and have[kind] != entry:
+            ent.certifications.filter(kind=kind).update(certificate_no=entry.certificate_no,
+                                                        valid_from=entry.valid_from, valid_to=entry.valid_to)
 
 
 def _sync_manual_tags(ent: Enterprise, have: set[str], want: set[str]) -> None:
@@ -116,30 +138,34 @@ def do_create_enterprise(actor, data: dict[str, Any]) -> Enterprise:
     access_register_write(actor)
     checked = validate_enterprise(data, Context.load(actor))
     errors = {**missing_required(checked.clean), **checked.errors}
+    certs = merged_certs({}, checked.clean, errors)
     if errors:
         raise _fail(errors)
     clean = checked.clean
+    if "steward" in clean:
+        check_steward_assignment(actor, clean["region_code"], clean["steward"])
     if Enterprise.objects.filter(uscc=clean["uscc"]).exists():
         raise Conflict(f"统一社会信用代码 {clean['uscc']} 已登记", fields={"uscc": "该统一社会信用代码已登记"})
     try:
         with transaction.atomic():
-            return _create(actor, clean)
+            return _create(actor, clean, certs)
     except IntegrityError:  # a concurrent create of the same code won the race
         raise Conflict(f"统一社会信用代码 {clean['uscc']} 已登记", fields={"uscc": "该统一社会信用代码已登记"}) from None
 
 
-def _create(actor, clean: dict[str, Any]) -> Enterprise:
+def _create(actor, clean: dict[str, Any], certs: dict[str, CertEntry]) -> Enterprise:
     ent = Enterprise(uscc=clean["uscc"])
     apply_clean(ent, clean)
     ent.created_at = ent.updated_at = timezone.now()
     ent.save(force_insert=True)
-    certs, manual = set(clean.get("certifications", ())), set(clean.get("tags", ()))
-    _sync_certs(ent, set(), certs)
+    manual = set(clean.get("tags", ()))
+    _sync_certs(ent, {}, certs)
     _sync_manual_tags(ent, set(), manual)
     tag_rules.refresh_for([ent.pk])
     after = state(ent, certs, manual)
     given = {k: v for k, v in after.items() if v not in (None, [], {})}
     audit.record(actor, AuditAction.CREATE, ent, changes={k: [None, v] for k, v in mask_personal(given).items()})
+    hooks.changed_on_commit([ent.pk])
     return ent
 
 
@@ -156,6 +182,8 @@ def do_update_enterprise(actor, enterprise: Enterprise, data: dict[str, Any], *,
         errors["uscc"] = "统一社会信用代码不可修改"
     if errors:
         raise _fail(errors)
+    if "steward" in checked.clean:
+        check_steward_assignment(actor, checked.clean.get("region_code", enterprise.region_id), checked.clean["steward"])
     with transaction.atomic():
         ent = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
         _update(actor, ent, checked.clean)
@@ -174,10 +202,14 @@ def _check_self_service(actor, data: dict[str, Any]) -> None:
 
 
 def _update(actor, ent: Enterprise, clean: dict[str, Any]) -> None:
-    certs, manual = _cert_kinds(ent), _manual_tags(ent)
+    certs, manual = _certs(ent), _manual_tags(ent)
     before = state(ent, certs, manual)
+    errors: dict[str, str] = {}
+    new_certs = merged_certs(certs, clean, errors)
+    if errors:
+        raise _fail(errors)
     apply_clean(ent, clean)
-    new_certs = set(clean.get("certifications", certs))
+    _drop_steward_out_of_region(ent, clean)
     new_manual = set(clean.get("tags", manual))
     changes = audit_changes(before, state(ent, new_certs, new_manual))
     if not changes:
@@ -188,6 +220,13 @@ def _update(actor, ent: Enterprise, clean: dict[str, Any]) -> None:
     _sync_manual_tags(ent, manual, new_manual)
     tag_rules.refresh_for([ent.pk])
     audit.record(actor, AuditAction.UPDATE, ent, changes=changes)
+    hooks.changed_on_commit([ent.pk])
+
+
+def _drop_steward_out_of_region(ent: Enterprise, clean: dict[str, Any]) -> None:
+    """An enterprise moved out of its steward's area loses that steward (the diff shows it)."""
+    if "region_code" in clean and "steward" not in clean and ent.steward_id and not in_scope(ent.steward, ent.region_id):
+        ent.steward = None
 
 
 def do_set_manual_tags(actor, enterprise: Enterprise, tags: list[str]) -> Enterprise:
@@ -223,9 +262,9 @@ class ImportOutcome:
 class _Planned:
     row: int
     ent: Enterprise
-    certs: set[str]
+    certs: dict[str, CertEntry]
     manual: set[str]
-    old_certs: set[str]
+    old_certs: dict[str, CertEntry]
     old_manual: set[str]
     changes: dict[str, list]
     is_new: bool
@@ -282,6 +321,7 @@ def _write_plans(actor, plans: list[_Planned], outcome: ImportOutcome, progress:
     _write_computed_tags(plans)
     _audit_rows(actor, AuditAction.CREATE, new, now)
     _audit_rows(actor, AuditAction.UPDATE, updated, now)
+    hooks.changed_on_commit(p.ent.pk for p in plans)
 
 
 def _report(progress: Progress | None, phase: str, done: int, total: int) -> None:
@@ -290,7 +330,8 @@ def _report(progress: Progress | None, phase: str, done: int, total: int) -> Non
 
 
 _ENTERPRISE_COLUMNS = ("uscc",) + SCALAR_FIELDS + DERIVED_FIELDS + ("created_at", "updated_at")
-_ADAPTED = {"established_on", "registered_capital", "operating_revenue", "total_assets", "rd_expense"}
+_ADAPTED = {"established_on", "registered_capital", "operating_revenue", "total_assets", "rd_expense",
+            "taxable_income"}
 
 
 def _insert_enterprises(new: list[_Planned], now, progress, total: int) -> None:
@@ -343,10 +384,10 @@ def _refresh_updates(updated: list[_Planned], outcome: ImportOutcome) -> list[_P
     return kept
 
 
-def _reapply(p: _Planned, ent: Enterprise, certs: set[str], manual: set[str]) -> bool:
+def _reapply(p: _Planned, ent: Enterprise, certs: dict[str, CertEntry], manual: set[str]) -> bool:
     before, old = state(ent, certs, manual), {f: ent.__dict__[f] for f in _DIFF_COLUMNS}
     apply_clean(ent, {k: v for k, v in p.clean.items() if ("region_id" if k == "region_code" else k) in p.changes})
-    p.certs = p.certs if "certifications" in p.changes else certs
+    p.certs = certificates.merge(certs, p.clean.get("certifications")) if "certifications" in p.changes else certs
     p.manual = p.manual if "tags" in p.changes else manual
     p.ent, p.old_certs, p.old_manual = ent, certs, manual
     p.changes = audit_changes(before, state(ent, p.certs, p.manual))
@@ -371,17 +412,23 @@ def _bulk_update(updated: list[_Planned], now, progress, done: int, total: int) 
 def _write_links(plans: list[_Planned]) -> None:
     """Certifications and manual tags: add what is new, remove what the file dropped."""
     tag_ids = dict(Tag.objects.filter(kind=TagKind.MANUAL).values_list("code", "pk"))
-    new_certs, new_tags, stamp = [], [], db_value(timezone.now())
+    new_certs, new_tags, stamp, adapt = [], [], db_value(timezone.now()), db_adapter()
     for p in plans:
         eid = p.ent.pk
-        new_certs += [(eid, k, "", "") for k in sorted(p.certs - p.old_certs)]
+        new_certs += [(eid, k, e.certificate_no, adapt(e.valid_from), adapt(e.valid_to), "")
+                      for k, e in sorted(p.certs.items()) if k not in p.old_certs]
         new_tags += [(eid, tag_ids[c], stamp) for c in sorted(p.manual - p.old_manual)]
-        if p.old_certs - p.certs:
-            Certification.objects.filter(enterprise_id=eid, kind__in=p.old_certs - p.certs).delete()
+        if set(p.old_certs) - set(p.certs):
+            Certification.objects.filter(enterprise_id=eid, kind__in=set(p.old_certs) - set(p.certs)).delete()
+        for kind, e in p.certs.items():  # number or validity changed: few rows, one UPDATE each
+            if kind in p.old_certs and p.old_certs[kind] != e:
+                Certification.objects.filter(enterprise_id=eid, kind=kind).update(
+                    certificate_no=e.certificate_no, valid_from=e.valid_from, valid_to=e.valid_to)
         if p.old_manual - p.manual:
             EnterpriseTag.objects.filter(enterprise_id=eid, tag_id__in=[tag_ids[c] for c in p.old_manual - p.manual]
                                          ).delete()
-    insert_rows(Certification, ["enterprise_id", "kind", "certificate_no", "source"], new_certs, ignore_conflicts=True)
+    insert_rows(Certification, ["enterprise_id", "kind", "certificate_no", "valid_from", "valid_to", "source"],
+                new_certs, ignore_conflicts=True)
     insert_rows(EnterpriseTag, ["enterprise_id", "tag_id", "created_at"], new_tags, ignore_conflicts=True)
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from yingshang.core.admin import ReadOnlyAdmin
-from yingshang.enterprises.models import PERSONAL_FIELDS, Certification, Enterprise, EnterpriseTag, Industry, Tag
+from yingshang.enterprises.models import (PERSONAL_FIELDS, Certification, CreditListing, Enterprise, EnterpriseTag,
+                                          Industry, Tag)
 
-EDIT_HINT = "企业档案只读:请通过导入(/enterprises/import/)或 REST API(/api/v1/docs)修改,所有修改都会记入审计日志。"
+EDIT_HINT = ("企业档案只读:请通过企业页面、导入(/enterprises/import/)或 REST API(/api/v1/docs)修改"
+             "(信用名单和服务管家在企业页面上维护),所有修改都会记入审计日志。")
 
 
 @admin.register(Industry)
@@ -24,6 +26,19 @@ class CertificationInline(admin.TabularInline):
     model = Certification
     extra = 0
     fields = ("kind", "certificate_no", "valid_from", "valid_to", "source")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CreditListingInline(admin.TabularInline):
+    model = CreditListing
+    extra = 0
+    fields = ("kind", "listed_on", "removed_on", "authority", "reason")
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -50,12 +65,12 @@ class EnterpriseTagInline(admin.TabularInline):
 @admin.register(Enterprise)
 class EnterpriseAdmin(ReadOnlyAdmin):
     list_display = ("name", "uscc", "region", "industry_code", "size", "status", "established_on")
-    list_filter = ("size", "status", "legal_form", "industry_section", "tax_credit_rating")
+    list_filter = ("size", "status", "legal_form", "industry_section", "tax_credit_rating", "taxpayer_kind")
     search_fields = ("=uscc", "^name")
-    raw_id_fields = ("region",)
+    raw_id_fields = ("region", "steward")
     list_select_related = ("region",)
     show_full_result_count = False  # a full COUNT(*) over a million rows on every search is not needed
-    inlines = [CertificationInline, EnterpriseTagInline]
+    inlines = [CertificationInline, CreditListingInline, EnterpriseTagInline]
     # Personal data is read on the enterprise page through the audited reveal, never here (DOMAIN §4).
     exclude = PERSONAL_FIELDS
 
@@ -72,6 +87,16 @@ class CertificationAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("=enterprise__uscc", "certificate_no")
     raw_id_fields = ("enterprise",)
+    show_full_result_count = False
+
+
+@admin.register(CreditListing)
+class CreditListingAdmin(ReadOnlyAdmin):
+    list_display = ("enterprise", "kind", "listed_on", "removed_on", "authority")
+    list_filter = ("kind",)
+    search_fields = ("=enterprise__uscc", "authority")
+    raw_id_fields = ("enterprise",)
+    list_select_related = ("enterprise",)
     show_full_result_count = False
 
 

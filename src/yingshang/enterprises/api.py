@@ -1,4 +1,5 @@
-"""``/api/v1/enterprises``: create, read, update (PATCH) and list the enterprise register.
+"""``/api/v1/enterprises``: create, read, update (PATCH) and list the enterprise register, and its
+credit-list records (``/{uscc}/credit-listings``).
 
 Amounts are in 万元. In requests they may be JSON numbers or strings (``1200.5`` or ``"1200.5"``,
 at most 4 decimals); in answers they are always strings (``"1200.5"``), so no precision is lost.
@@ -8,9 +9,10 @@ audited action in the web UI).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, Union
 
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -25,12 +27,16 @@ from yingshang.enterprises.actions import (
     do_update_enterprise,
     plain,
 )
+from yingshang.enterprises.actions_credit import do_add_credit_listing, do_remove_credit_listing
 from yingshang.enterprises.models import (
     CertificationKind,
+    CreditListing,
+    CreditListKind,
     Enterprise,
     EnterpriseTag,
     Size,
     Tag,
+    TaxpayerKind,
 )
 
 router = Router(tags=["企业档案"])
@@ -62,6 +68,8 @@ def _text_not_null(value: Any) -> Any:
 
 
 Text = Annotated[Any, PlainValidator(_text_not_null), WithJsonSchema({"type": "string", "minLength": 1})]
+UserRef = Annotated[Any, PlainValidator(_number_or_text),
+                    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]})]
 MAX_LIMIT = 200
 _USCC_LIKE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2,18}$")
 _CURSOR = re.compile(r"^[1-9][0-9]{0,17}$")  # an id as printed in next_cursor (ASCII digits, fits in bigint)
@@ -71,6 +79,16 @@ class FigureSource(Schema):
     model_config = ConfigDict(extra="forbid")  # a misspelt "asof" must not vanish silently
     source: str = Field("", description="数据来源,如 统计局年报")
     as_of: Optional[str] = Field(None, description="数据日期 YYYY-MM-DD")
+
+
+class CertificationIn(Schema):
+    """A certification with details; a key left out keeps what is on record, null/"" clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(..., description="资质代码或中文名,如 high_tech / 高新技术企业")
+    certificate_no: Optional[str] = Field(None, description="证书编号")
+    valid_from: Optional[str] = Field(None, description="有效期起 YYYY-MM-DD")
+    valid_to: Optional[str] = Field(None, description="有效期止 YYYY-MM-DD(null 表示长期有效)")
 
 
 class EnterpriseIn(Schema):
@@ -90,8 +108,14 @@ class EnterpriseIn(Schema):
     operating_revenue: Number = Field(None, description="营业收入,万元(数字或字符串)")
     total_assets: Number = Field(None, description="资产总额,万元(数字或字符串)")
     rd_expense: Number = Field(None, description="研发费用,万元(数字或字符串)")
+    taxable_income: Number = Field(None, description="应纳税所得额(上一纳税年度),万元(数字或字符串)")
     tax_credit_rating: Optional[str] = Field(None, description="纳税信用等级 A/B/M/C/D")
-    certifications: Optional[list[str]] = Field(None, description="资质代码: " + ", ".join(CertificationKind.values))
+    taxpayer_kind: Optional[str] = Field(None, description="纳税人类型: " + " / ".join(
+        f"{k}({v})" for k, v in TaxpayerKind.choices) + ",也可写中文名")
+    steward: UserRef = Field(None, description="服务管家的用户名或用户编号(仅营商办调度员和管理员可改;null 表示取消)")
+    certifications: Optional[list[Union[str, CertificationIn]]] = Field(
+        None, description="资质(替换全部资质):代码或“类别:起~止:证书编号”文本,或对象;代码: "
+                          + ", ".join(CertificationKind.values))
     tags: Optional[list[str]] = Field(None, description="人工标签代码(替换原有人工标签)")
     figure_sources: Optional[dict[str, FigureSource]] = Field(None, description="各项数据的来源与日期")
     legal_representative: Optional[str] = Field(None, description="法定代表人(只写,不在应答中返回)")
@@ -110,6 +134,20 @@ class EnterpriseCreate(EnterpriseIn):
     industry_code: Text = Field(..., description="GB/T 4754-2017 门类、大类、中类或小类代码")
 
 
+class CertificationOut(Schema):
+    kind: str
+    certificate_no: str
+    valid_from: Optional[str]
+    valid_to: Optional[str]
+    valid_today: bool
+
+
+class StewardOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
 class EnterpriseOut(Schema):
     uscc: str
     name: str
@@ -126,9 +164,14 @@ class EnterpriseOut(Schema):
     operating_revenue: Optional[str] = Field(description="万元,十进制字符串")
     total_assets: Optional[str] = Field(description="万元,十进制字符串")
     rd_expense: Optional[str] = Field(description="万元,十进制字符串")
+    taxable_income: Optional[str] = Field(description="应纳税所得额,万元,十进制字符串")
     tax_credit_rating: Optional[str]
+    taxpayer_kind: Optional[str] = Field(description="general|small_scale|null")
     size: Optional[str] = Field(description="large|medium|small|micro|null(数据不全或不适用时为 null)")
-    certifications: list[str]
+    certifications: list[str] = Field(description="持有的资质代码(不论是否在有效期内)")
+    certification_details: list[CertificationOut]
+    credit_lists: list[str] = Field(description="今天仍在其中的信用名单: serious_dishonest / abnormal_operation")
+    steward: Optional[StewardOut] = Field(None, description="服务管家(仅对政府工作人员返回)")
     tags: list[str] = Field(description="标签代码(规则计算的和人工的)")
     figure_sources: dict[str, Any]
     updated_at: str
@@ -141,12 +184,27 @@ class EnterprisePage(Schema):
 
 
 def _with_links(qs):
-    return qs.select_related(None).prefetch_related(
-        "certifications", Prefetch("tag_links", queryset=EnterpriseTag.objects.select_related("tag")))
+    return qs.select_related("steward").prefetch_related(
+        "certifications", Prefetch("tag_links", queryset=EnterpriseTag.objects.select_related("tag")),
+        Prefetch("credit_listings", queryset=CreditListing.objects.in_force(), to_attr="listed_now"))
 
 
-def serialize(ent: Enterprise) -> dict[str, Any]:
-    """The API representation of an enterprise (no personal fields)."""
+def _cert_out(cert, today) -> dict[str, Any]:
+    return {"kind": cert.kind, "certificate_no": cert.certificate_no, "valid_from": plain(cert.valid_from),
+            "valid_to": plain(cert.valid_to), "valid_today": (cert.valid_from is None or cert.valid_from <= today)
+            and (cert.valid_to is None or today <= cert.valid_to)}
+
+
+def _steward_out(ent: Enterprise, user) -> dict[str, Any] | None:
+    if ent.steward_id is None or user is None or getattr(user, "role", None) not in STAFF_ROLES:
+        return None
+    return {"id": ent.steward.pk, "username": ent.steward.username, "name": ent.steward.display_name}
+
+
+def serialize(ent: Enterprise, user=None) -> dict[str, Any]:
+    """The API representation of an enterprise (no personal fields; the steward for staff only)."""
+    today = timezone.localdate()
+    certs = sorted(ent.certifications.all(), key=lambda c: c.kind)
     return {
         "uscc": ent.uscc, "name": ent.name, "legal_form": ent.legal_form, "status": ent.status,
         "region_code": ent.region_id, "industry_code": ent.industry_code, "industry_section": ent.industry_section,
@@ -154,8 +212,12 @@ def serialize(ent: Enterprise) -> dict[str, Any]:
         "age_years": ent.age_years(), "registered_capital": plain(ent.registered_capital),
         "employees": ent.employees, "operating_revenue": plain(ent.operating_revenue),
         "total_assets": plain(ent.total_assets), "rd_expense": plain(ent.rd_expense),
-        "tax_credit_rating": ent.tax_credit_rating or None, "size": ent.size or None,
-        "certifications": sorted(c.kind for c in ent.certifications.all()),
+        "taxable_income": plain(ent.taxable_income), "tax_credit_rating": ent.tax_credit_rating or None,
+        "taxpayer_kind": ent.taxpayer_kind or None, "size": ent.size or None,
+        "certifications": [c.kind for c in certs], "certification_details": [_cert_out(c, today) for c in certs],
+        "credit_lists": sorted({c.kind for c in (ent.listed_now if hasattr(ent, "listed_now")
+                                                  else ent.credit_listings.in_force(today))}),
+        "steward": _steward_out(ent, user),
         "tags": sorted(link.tag.code for link in ent.tag_links.all()),
         "figure_sources": ent.figure_sources or {}, "updated_at": ent.updated_at.isoformat(),
     }
@@ -175,14 +237,14 @@ def _reload(ent: Enterprise) -> Enterprise:
 @router.post("", response={201: EnterpriseOut, **ERRORS, 409: ErrorOut}, summary="新增企业", description=AMOUNTS_NOTE)
 def create_enterprise(request, payload: EnterpriseCreate):
     ent = do_create_enterprise(request.auth, payload.model_dump(exclude_unset=True))
-    return Status(201, serialize(_reload(ent)))
+    return Status(201, serialize(_reload(ent), request.auth))
 
 
 @router.get("/{uscc}", response={200: EnterpriseOut, **ERRORS}, summary="企业详情")
 def get_enterprise(request, uscc: str):
     ent = _get(uscc)
     access_enterprise(request.auth, ent)
-    return serialize(ent)
+    return serialize(ent, request.auth)
 
 
 @router.patch("/{uscc}", response={200: EnterpriseOut, **ERRORS}, summary="修改企业(只改给出的字段)",
@@ -190,7 +252,7 @@ def get_enterprise(request, uscc: str):
 def patch_enterprise(request, uscc: str, payload: EnterpriseIn):
     ent = _get(uscc)
     ent = do_update_enterprise(request.auth, ent, payload.model_dump(exclude_unset=True), null_clears=True)
-    return serialize(_reload(ent))
+    return serialize(_reload(ent), request.auth)
 
 
 @router.get("", response={200: EnterprisePage, **ERRORS}, summary="企业列表(按 id 倒序,游标分页)")
@@ -215,7 +277,7 @@ def list_enterprises(request, region: str = "", industry: str = "", size: str = 
     rows = list(_with_links(page)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": [serialize(e) for e in rows], "next_cursor": str(rows[-1].pk) if more else None,
+    return {"items": [serialize(e, user) for e in rows], "next_cursor": str(rows[-1].pk) if more else None,
             "count": count}
 
 
@@ -261,3 +323,64 @@ def _filtered(qs, *, region: str, industry: str, size: str, tag: str, certificat
             match |= Q(uscc__startswith=q.upper())
         qs = qs.filter(match)
     return qs
+
+
+# ------------------------------------------------------------------ credit lists
+class CreditListingOut(Schema):
+    id: int
+    kind: str = Field(description="serious_dishonest(严重失信主体名单)| abnormal_operation(经营异常名录)")
+    kind_label: str
+    authority: str
+    reason: str
+    listed_on: str
+    removed_on: Optional[str]
+    in_force: bool = Field(description="今天是否仍在名单中")
+
+
+class CreditListingIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(..., description="名单代码或中文名: " + " / ".join(f"{k}({v})" for k, v in CreditListKind.choices))
+    listed_on: str = Field(..., description="列入日期 YYYY-MM-DD(不能晚于今天)")
+    authority: str = Field("", description="列入机关")
+    reason: str = Field("", description="列入事由")
+
+
+class CreditRemovalIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    removed_on: str = Field(..., description="移出日期 YYYY-MM-DD(不早于列入日期,不晚于今天)")
+
+
+def listing_out(listing: CreditListing) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {"id": listing.pk, "kind": listing.kind, "kind_label": listing.get_kind_display(),
+            "authority": listing.authority, "reason": listing.reason, "listed_on": plain(listing.listed_on),
+            "removed_on": plain(listing.removed_on),
+            "in_force": listing.listed_on <= today and (listing.removed_on is None or listing.removed_on > today)}
+
+
+@router.get("/{uscc}/credit-listings", response={200: list[CreditListingOut], **ERRORS},
+            summary="企业的信用名单记录(含已移出的)")
+def list_credit_listings(request, uscc: str):
+    ent = _get(uscc)
+    access_enterprise(request.auth, ent)
+    return [listing_out(c) for c in ent.credit_listings.all()]
+
+
+@router.post("/{uscc}/credit-listings", response={201: CreditListingOut, **ERRORS, 409: ErrorOut},
+             summary="记录列入信用名单(工作人员)")
+def add_credit_listing(request, uscc: str, payload: CreditListingIn):
+    ent = _get(uscc)
+    listing = do_add_credit_listing(request.auth, ent, payload.kind, payload.listed_on, payload.authority,
+                                    payload.reason)
+    return Status(201, listing_out(listing))
+
+
+@router.post("/{uscc}/credit-listings/{listing_id}/remove", response={200: CreditListingOut, **ERRORS, 409: ErrorOut},
+             summary="记录移出信用名单(工作人员)")
+def remove_credit_listing(request, uscc: str, listing_id: int, payload: CreditRemovalIn):
+    ent = _get(uscc)
+    listing = CreditListing.objects.filter(pk=listing_id, enterprise=ent).first()
+    if listing is None:
+        access_enterprise(request.auth, ent)  # a stranger learns nothing about the enterprise's records
+        raise NotFound(f"该企业没有编号为 {listing_id} 的信用名单记录")
+    return listing_out(do_remove_credit_listing(request.auth, listing, payload.removed_on))

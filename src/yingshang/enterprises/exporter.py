@@ -9,8 +9,9 @@ from typing import Any, BinaryIO, Iterator
 
 from django.db.models import QuerySet
 
+from yingshang.enterprises import certificates
 from yingshang.enterprises.models import (FIGURE_FIELDS, Certification, CertificationKind, Enterprise, EnterpriseTag,
-                                          EnterpriseStatus, LegalForm, TagKind)
+                                          EnterpriseStatus, LegalForm, TagKind, TaxpayerKind)
 from yingshang.enterprises.uscc import make_uscc
 from yingshang.enterprises.models import PERSONAL_FIELDS
 from yingshang.enterprises.validation import HEADERS
@@ -23,6 +24,7 @@ TEXT_COLUMNS = {"uscc", "region_code", "industry_code", "contact_phone"}  # keep
 _CERT_NAMES = {k: str(v) for k, v in CertificationKind.choices}
 _FORM_NAMES = {k: str(v) for k, v in LegalForm.choices}
 _STATUS_NAMES = {k: str(v) for k, v in EnterpriseStatus.choices}
+_TAXPAYER_NAMES = {k: str(v) for k, v in TaxpayerKind.choices}
 _SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
 
 
@@ -46,7 +48,7 @@ def _shared_source(sources: dict) -> tuple[str, str]:
     return latest.get("source") or "", latest.get("as_of") or ""
 
 
-def row_values(ent: Enterprise, certs: list[str], manual: list[str], computed: list[str],
+def row_values(ent: Enterprise, certs: list[certificates.CertEntry], manual: list[str], computed: list[str],
                columns: list[str]) -> list[Any]:
     source, as_of = _shared_source(ent.figure_sources)
     value = {
@@ -55,8 +57,10 @@ def row_values(ent: Enterprise, certs: list[str], manual: list[str], computed: l
         "industry_code": ent.industry_code, "established_on": ent.established_on,
         "registered_capital": _number(ent.registered_capital), "employees": ent.employees,
         "operating_revenue": _number(ent.operating_revenue), "total_assets": _number(ent.total_assets),
-        "rd_expense": _number(ent.rd_expense), "tax_credit_rating": ent.tax_credit_rating or None,
-        "certifications": "、".join(_CERT_NAMES.get(c, c) for c in sorted(certs)) or None,
+        "rd_expense": _number(ent.rd_expense), "taxable_income": _number(ent.taxable_income),
+        "tax_credit_rating": ent.tax_credit_rating or None,
+        "taxpayer_kind": _TAXPAYER_NAMES.get(ent.taxpayer_kind) if ent.taxpayer_kind else None,
+        "certifications": "、".join(certificates.tokens({c.kind: c for c in certs}, names=True)) or None,
         "tags": "、".join(sorted(manual)) or None, "source": source or None, "as_of": as_of or None,
     }
     out = [value[c] if c in value else (getattr(ent, c) or None) for c in columns]
@@ -79,8 +83,10 @@ def _chunks(qs: QuerySet, size: int = 2000) -> Iterator[list[Enterprise]]:
 
 def _links(ids: list[int]) -> tuple[dict, dict, dict]:
     certs: dict[int, list] = {}
-    for eid, kind in Certification.objects.filter(enterprise_id__in=ids).values_list("enterprise_id", "kind"):
-        certs.setdefault(eid, []).append(kind)
+    rows = Certification.objects.filter(enterprise_id__in=ids).values_list("enterprise_id", "kind", "certificate_no",
+                                                                          "valid_from", "valid_to")
+    for eid, kind, number, start, end in rows:
+        certs.setdefault(eid, []).append(certificates.CertEntry(kind, number or "", start, end))
     manual: dict[int, list] = {}
     computed: dict[int, list] = {}
     rows = EnterpriseTag.objects.filter(enterprise_id__in=ids).values_list("enterprise_id", "tag__name",
@@ -146,8 +152,15 @@ EXPLANATIONS = {
     "operating_revenue": ("选填", "万元,≥0,最多4位小数;用于划分企业规模"),
     "total_assets": ("选填", "万元,≥0,最多4位小数;用于划分企业规模"),
     "rd_expense": ("选填", "万元,≥0,最多4位小数;不能大于营业收入"),
+    "taxable_income": ("选填", "上一纳税年度企业所得税年度申报的应纳税所得额,万元,≥0(亏损填0),最多4位小数;"
+                              "用于判断小型微利企业等政策(年应纳税所得额不超过300万元)"),
     "tax_credit_rating": ("选填", "A、B、M、C、D 之一"),
-    "certifications": ("选填", "资质名称,多个用“、”分隔: " + "、".join(_CERT_NAMES.values()) + ";填“无”表示清空"),
+    "taxpayer_kind": ("选填", "增值税纳税人类型:一般纳税人 或 小规模纳税人(也可填 general / small_scale)"),
+    "certifications": ("选填", "资质认定,多个用“、”分隔;每项写作 类别[:有效期起~有效期止][:证书编号],如 "
+                              "“高新技术企业:2024-01-01~2026-12-31:GR202441000123”。类别可填: "
+                              + "、".join(_CERT_NAMES.values()) + "。起止日期可只填一端(“2024-01-01~”表示长期有效);"
+                              "只写类别则保留已登记的证书编号和有效期;未列出的资质将被删除;填“无”表示清空。"
+                              "政策按“评估日在有效期内”判断是否持有资质"),
     "tags": ("选填", "人工标签的代码或名称,多个用“、”分隔;填“无”表示清空。规则计算的标签自动生成,不必填写"),
     "source": ("选填", "本行各项数据的来源,如 统计局年报、税务、企业自报"),
     "as_of": ("选填", "本行数据的截止日期 YYYY-MM-DD,不能晚于今天"),
@@ -160,8 +173,10 @@ EXPLANATIONS = {
 EXAMPLE = {"uscc": make_uscc("9", "1", "411602", "MA000000"), "name": "示例科技有限公司(示例行,导入前请删除)",
            "legal_form": "有限责任公司", "status": "存续", "region_code": "411602", "industry_code": "6513",
            "established_on": dt.date(2015, 6, 1), "registered_capital": 500, "employees": 45,
-           "operating_revenue": 1200.5, "total_assets": 860, "rd_expense": 96, "tax_credit_rating": "A",
-           "certifications": "高新技术企业、科技型中小企业", "tags": None, "source": "统计局年报",
+           "operating_revenue": 1200.5, "total_assets": 860, "rd_expense": 96, "taxable_income": 85.5,
+           "tax_credit_rating": "A", "taxpayer_kind": "一般纳税人",
+           "certifications": "高新技术企业:2024-01-01~2026-12-31:GR202441000123、科技型中小企业",
+           "tags": None, "source": "统计局年报",
            "as_of": "2024-12-31", "legal_representative": "张三", "contact_name": "李四",
            "contact_phone": "0394-8888888", "address": "周口市川汇区示例路1号", "business_scope": "软件开发"}
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Iterator
 from django.conf import settings
 
 from yingshang.core.errors import ValidationFailed
+from yingshang.enterprises import certificates
 from yingshang.enterprises.models import Certification, Enterprise, EnterpriseTag, TagKind
 from yingshang.enterprises.validation import (HEADERS, REQUIRED_FOR_NEW, Context, cross_check, field_name,
                                               missing_required, validate_enterprise)
@@ -24,6 +25,9 @@ from yingshang.enterprises.validation import (HEADERS, REQUIRED_FOR_NEW, Context
 SUPPORTED = (".xlsx", ".csv")
 # Columns written by the export for reading only; the import ignores them silently.
 READ_ONLY_HEADERS = {"企业规模", "企业规模(自动计算)", "计算标签", "计算标签(自动计算)", "成立年限"}
+# Fields the validator knows that a file may not set: per-figure sources (the row has 数据来源/数据日期)
+# and the steward (assigned on the enterprise page by a dispatcher).
+NOT_IMPORTED = {"figure_sources", "steward"}
 PROGRESS_EVERY = 1000
 # python-calamine (a Rust reader) is ~50× faster than openpyxl on large sheets; openpyxl's
 # read-only mode is the fallback when it is not installed.
@@ -161,7 +165,7 @@ def _map_headers(filename: str, header: list, rows, total: int) -> Table:
         if not text:
             continue
         name = field_name(text) if text not in READ_ONLY_HEADERS else None
-        if name is None or name == "figure_sources":
+        if name is None or name in NOT_IMPORTED:
             ignored += [] if text in READ_ONLY_HEADERS else [text]
             continue
         if name in headers:
@@ -212,7 +216,7 @@ def _excel_number(value) -> bool:
 
 
 def load_existing(usccs: list[str], *, lock: bool = False) -> dict[str, tuple]:
-    """uscc → (enterprise, certification kinds, manual tag codes) for codes already registered;
+    """uscc → (enterprise, {kind: CertEntry}, manual tag codes) for codes already registered;
     ``lock`` (inside a transaction) locks the enterprise rows where the database can."""
     found: dict[str, tuple] = {}
     rows = Enterprise.objects.select_for_update(of=("self",)).order_by("pk") if lock else Enterprise.objects
@@ -221,9 +225,11 @@ def load_existing(usccs: list[str], *, lock: bool = False) -> dict[str, tuple]:
         ents = {e.pk: e for e in rows.filter(uscc__in=chunk)}
         if not ents:
             continue
-        certs: dict[int, set] = {pk: set() for pk in ents}
-        for eid, kind in Certification.objects.filter(enterprise_id__in=ents).values_list("enterprise_id", "kind"):
-            certs[eid].add(kind)
+        certs: dict[int, dict] = {pk: {} for pk in ents}
+        rows_of_certs = Certification.objects.filter(enterprise_id__in=ents).values_list(
+            "enterprise_id", "kind", "certificate_no", "valid_from", "valid_to")
+        for eid, kind, number, start, end in rows_of_certs:
+            certs[eid][kind] = certificates.CertEntry(kind, number or "", start, end)
         tags: dict[int, set] = {pk: set() for pk in ents}
         links = EnterpriseTag.objects.filter(enterprise_id__in=ents, tag__kind=TagKind.MANUAL)
         for eid, code in links.values_list("enterprise_id", "tag__code"):
@@ -234,23 +240,24 @@ def load_existing(usccs: list[str], *, lock: bool = False) -> dict[str, tuple]:
 
 def _diff_rows(actor, checked, existing, outcome, progress) -> list:
     from yingshang.enterprises.actions import (Problem, _Planned, apply_clean, audit_changes, check_existing_scope,
-                                               mask_personal, state)
+                                               mask_personal, merged_certs, state)
 
     plans = []
     for index, (number, clean) in enumerate(checked, start=1):
         found = existing.get(clean["uscc"])
-        ent, old_certs, old_manual = found or (Enterprise(uscc=clean["uscc"]), set(), set())
+        ent, old_certs, old_manual = found or (Enterprise(uscc=clean["uscc"]), {}, set())
         errors = missing_required(clean) if found is None else {}
         reason = check_existing_scope(actor, ent) if found is not None else None
         if reason:
             errors["uscc"] = reason
         cross_check(clean, errors, {"rd_expense": ent.rd_expense, "operating_revenue": ent.operating_revenue})
+        certs = merged_certs(old_certs, clean, errors)
         if errors:
             outcome.problems += [Problem(number, f, r) for f, r in errors.items()]
             continue
         before = state(ent, old_certs, old_manual) if found else {}
         apply_clean(ent, clean)
-        certs, manual = set(clean.get("certifications", old_certs)), set(clean.get("tags", old_manual))
+        manual = set(clean.get("tags", old_manual))
         after = state(ent, certs, manual)
         if found is None:
             after = {k: v for k, v in after.items() if v not in (None, [], {})}

@@ -5,19 +5,23 @@ further ``{"all"|"any": …}`` objects). Fields: age_years, employees, operating
 total_assets (万元), rd_expense (万元), rd_ratio (a fraction: 0.03 = 3 %), size (large|medium|small|micro),
 industry_section (A–T), tax_credit_rating (A/B/M/C/D), certification (a CertificationKind code).
 Ops: ``>= <= > < == != in``. A missing figure never satisfies a condition, not even ``!=``.
-For ``certification``, ``==`` means "holds", ``!=`` "does not hold", ``in`` "holds any of".
+For ``certification``, ``==`` means "holds", ``!=`` "does not hold", ``in`` "holds any of", where
+holding means a certification valid on the evaluation date (missing dates do not limit validity).
+Recomputation announces the enterprises whose tags changed (``hooks.changed_on_commit``): policy rules
+test tags.
 """
 from __future__ import annotations
 
 import datetime as dt
 import operator
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, lookups
 from django.utils import timezone
 
+from yingshang.enterprises import certificates, hooks
 from yingshang.enterprises.models import (Certification, CertificationKind, Enterprise, EnterpriseTag, Size, Tag,
                                           TagKind, TaxCreditRating)
 
@@ -83,13 +87,15 @@ def _check_value(name: str, op: str, value: Any) -> None:
 
 
 # ------------------------------------------------------------------ evaluation in Python
-def facts(enterprise: Enterprise, certifications: Iterable[str], on: dt.date | None = None) -> dict[str, Any]:
-    """The values a rule can look at for one enterprise (None = missing)."""
+def facts(enterprise: Enterprise, certifications, on: dt.date | None = None) -> dict[str, Any]:
+    """The values a rule can look at for one enterprise (None = missing); ``certifications`` is
+    {kind: CertEntry} (validity checked on ``on``) or an iterable of kinds held."""
+    on = on or timezone.localdate()
     return {"age_years": enterprise.age_years(on), "employees": enterprise.employees,
             "operating_revenue": enterprise.operating_revenue, "total_assets": enterprise.total_assets,
             "rd_expense": enterprise.rd_expense, "rd_ratio": enterprise.rd_ratio, "size": enterprise.size or None,
             "industry_section": enterprise.industry_section or None,
-            "tax_credit_rating": enterprise.tax_credit_rating or None, "certification": set(certifications)}
+            "tax_credit_rating": enterprise.tax_credit_rating or None, "certification": certificates.held_on(certifications, on)}
 
 
 def evaluate(rule: dict, fact: dict[str, Any]) -> bool:
@@ -133,7 +139,7 @@ def _condition_q(cond: dict, on: dt.date) -> Q:
     name, op, value = cond["field"], cond["op"], cond["value"]
     if name == "certification":
         kinds = value if op == "in" else [value]
-        held = Exists(Certification.objects.filter(enterprise=OuterRef("pk"), kind__in=kinds))
+        held = Exists(valid_certifications(on).filter(enterprise=OuterRef("pk"), kind__in=kinds))
         return ~Q(held) if op == "!=" else Q(held)
     if name == "age_years":
         return _age_q(op, value, on)
@@ -148,6 +154,12 @@ def _condition_q(cond: dict, on: dt.date) -> Q:
         return present & ~Q(**{name: value})
     lookup = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}[op]
     return present & Q(**{f"{name}__{lookup}": value})
+
+
+def valid_certifications(on: dt.date):
+    """Certification rows valid on ``on`` (a missing date does not limit validity)."""
+    return Certification.objects.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on),
+                                        Q(valid_to__isnull=True) | Q(valid_to__gte=on))
 
 
 def years_before(on: dt.date, years: int) -> dt.date:
@@ -198,7 +210,7 @@ def computed_tags() -> list[Tag]:
     return [t for t in Tag.objects.filter(kind=TagKind.COMPUTED) if t.rule]
 
 
-def wanted_tags(enterprise: Enterprise, certifications: Iterable[str], tags: list[Tag],
+def wanted_tags(enterprise: Enterprise, certifications, tags: list[Tag],
                 on: dt.date | None = None) -> set[int]:
     """Ids of the computed tags this enterprise should carry."""
     fact = facts(enterprise, certifications, on)
@@ -219,7 +231,8 @@ def refresh_for(enterprise_ids: list[int], on: dt.date | None = None) -> int:
 
 def _refresh_chunk(ids: list[int], tags: list[Tag], on) -> int:
     certs: dict[int, set[str]] = {}
-    for eid, kind in Certification.objects.filter(enterprise_id__in=ids).values_list("enterprise_id", "kind"):
+    held = valid_certifications(on or timezone.localdate()).filter(enterprise_id__in=ids)
+    for eid, kind in held.values_list("enterprise_id", "kind"):
         certs.setdefault(eid, set()).add(kind)
     tag_ids = [t.pk for t in tags]
     have: set[tuple[int, int]] = set(EnterpriseTag.objects.filter(enterprise_id__in=ids, tag_id__in=tag_ids)
@@ -258,8 +271,11 @@ def recompute_computed_tags(on: dt.date | None = None) -> dict[str, dict[str, in
 def _recompute_tag(tag: Tag, on: dt.date) -> dict[str, int]:
     matching = Enterprise.objects.filter(rule_q(tag.rule, on))
     linked = EnterpriseTag.objects.filter(tag=tag)
-    removed, _ = linked.exclude(enterprise_id__in=matching.values("pk")).delete()
-    # Materialised first: SQLite cannot insert into a table while a cursor over it is open.
+    # Ids first (to announce them), then deleted by id; materialised because SQLite cannot write a
+    # table while a cursor over it is open.
+    stale = list(linked.exclude(enterprise_id__in=matching.values("pk")).values_list("enterprise_id", flat=True))
+    for start in range(0, len(stale), 2000):
+        linked.filter(enterprise_id__in=stale[start:start + 2000]).delete()
     missing = list(matching.exclude(pk__in=EnterpriseTag.objects.filter(tag=tag).values("enterprise_id"))
                    .values_list("pk", flat=True))
     now, added, batch = timezone.now(), 0, []
@@ -269,4 +285,13 @@ def _recompute_tag(tag: Tag, on: dt.date) -> dict[str, int]:
             added += len(EnterpriseTag.objects.bulk_create(batch, ignore_conflicts=True))
             batch = []
     added += len(EnterpriseTag.objects.bulk_create(batch, ignore_conflicts=True))
-    return {"added": added, "removed": removed}
+    _touch(stale + missing, now)
+    return {"added": added, "removed": len(stale)}
+
+
+def _touch(ids: list[int], now) -> None:
+    """Mark the enterprises changed: ``updated_at`` (the policy register refreshes from it) and the
+    after-commit announcement."""
+    for start in range(0, len(ids), 2000):
+        Enterprise.objects.filter(pk__in=ids[start:start + 2000]).update(updated_at=now)
+    hooks.changed_on_commit(ids)

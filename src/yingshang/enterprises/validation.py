@@ -18,13 +18,14 @@ from typing import Any
 from django.utils import timezone
 
 from yingshang.core.errors import shorten
-from yingshang.enterprises import industries
+from yingshang.enterprises import certificates, industries
 from yingshang.enterprises.models import (
     FIGURE_FIELDS,
     CertificationKind,
     EnterpriseStatus,
     LegalForm,
     TaxCreditRating,
+    TaxpayerKind,
 )
 from yingshang.enterprises.models import PERSONAL_FIELDS as PERSONAL  # noqa: F401  (re-exported)
 from yingshang.enterprises.uscc import UsccError, validate_uscc
@@ -43,7 +44,9 @@ HEADERS: dict[str, str] = {
     "operating_revenue": "营业收入(万元)",
     "total_assets": "资产总额(万元)",
     "rd_expense": "研发费用(万元)",
+    "taxable_income": "应纳税所得额(万元)",
     "tax_credit_rating": "纳税信用等级",
+    "taxpayer_kind": "纳税人类型",
     "certifications": "资质",
     "tags": "标签",
     "source": "数据来源",
@@ -58,9 +61,13 @@ FIELD_BY_HEADER = {v: k for k, v in HEADERS.items()}
 # Looser spellings people type into their own spreadsheets.
 FIELD_BY_HEADER.update({"注册资本": "registered_capital", "从业人员": "employees", "营业收入": "operating_revenue",
                         "资产总额": "total_assets", "研发费用": "rd_expense", "区划代码": "region_code",
-                        "行业分类代码": "industry_code", "企业资质": "certifications", "企业标签": "tags"})
+                        "行业分类代码": "industry_code", "企业资质": "certifications", "企业标签": "tags",
+                        "应纳税所得额": "taxable_income", "年应纳税所得额": "taxable_income",
+                        "增值税纳税人类型": "taxpayer_kind", "纳税人资格": "taxpayer_kind"})
+# Labels of fields that are not template columns (API and form only).
+FIELD_LABELS = {**HEADERS, "steward": "服务管家"}
 REQUIRED_FOR_NEW = ("uscc", "name", "region_code", "industry_code")
-MONEY_FIELDS = ("registered_capital", "operating_revenue", "total_assets", "rd_expense")
+MONEY_FIELDS = ("registered_capital", "operating_revenue", "total_assets", "rd_expense", "taxable_income")
 FOUNDING_OF_PRC = dt.date(1949, 10, 1)
 MAX_MONEY = Decimal("1000000000")  # 1e9 万元 = 10 万亿元: above any real enterprise
 MAX_EMPLOYEES = 2_000_000
@@ -106,6 +113,16 @@ class Context:
         from yingshang.core.models import Region
 
         return Region.objects.filter(code=code).exists()
+
+    def find_user(self, key: str):
+        """A user by username, or by id when ``key`` is all digits and no username matches."""
+        from yingshang.core.models import User
+
+        users = User.objects.select_related("region", "department__region")
+        found = users.filter(username=key).first()
+        if found is None and key.isdigit() and len(key) < 19:
+            found = users.filter(pk=int(key)).first()
+        return found
 
 
 @dataclass
@@ -280,14 +297,96 @@ def _as_list(value: Any) -> list[str]:
     return [p for p in _LIST_SPLIT.split(_text(value)) if p]
 
 
-def check_certifications(value: Any, ctx: Context) -> list[str]:
-    items = _as_list(value)
+def check_taxable_income(value: Any, ctx: Context) -> Decimal:
+    number = parse_decimal(value)
+    if number < 0:
+        raise Invalid(f"应纳税所得额不能为负数({_fmt(number)});亏损或弥补亏损后无所得的填 0")
+    return check_money(number, ctx)
+
+
+# Short forms people write for 纳税人类型 (the codes and full Chinese labels are accepted as well).
+_TAXPAYER_ALIASES = {"一般": TaxpayerKind.GENERAL, "一般纳税人企业": TaxpayerKind.GENERAL,
+                     "小规模": TaxpayerKind.SMALL_SCALE, "小规模纳税人企业": TaxpayerKind.SMALL_SCALE}
+
+
+def check_taxpayer_kind(value: Any, ctx: Context) -> str:
+    text = _text(value)
+    if text in _TAXPAYER_ALIASES:
+        return str(_TAXPAYER_ALIASES[text])
+    try:
+        return _choice(text, TaxpayerKind, "纳税人类型")
+    except Invalid:
+        raise Invalid(f"纳税人类型“{shorten(text)}”无效,应为“一般纳税人”或“小规模纳税人”"
+                      "(也可填 general / small_scale)") from None
+
+
+def _cert_day(value: Any, ctx: Context) -> dt.date:
+    day = parse_date(value)
+    if day < FOUNDING_OF_PRC or day.year > ctx.today.year + 30:
+        raise Invalid(f"资质有效期日期 {day} 不合理,请核对")
+    return day
+
+
+def _cert_kind(value: Any) -> str:
+    return _choice(value, CertificationKind, "资质")
+
+
+def check_certifications(value: Any, ctx: Context) -> list[certificates.CertPatch]:
+    """Certifications requested: cell text (``类别[:起~止][:证书编号]``, see ``certificates``), a list of
+    such texts, or a list of objects ``{"kind", "certificate_no", "valid_from", "valid_to"}``."""
+    items = _cert_items(value)
     if items == ["无"]:
         return []
-    kinds = []
+    patches, seen = [], set()
     for item in items:
-        kinds.append(_choice(item, CertificationKind, "资质"))
-    return sorted(set(kinds))
+        try:
+            patch = _cert_object(item, ctx) if isinstance(item, dict) else \
+                certificates.parse_entry(item, _cert_kind, lambda t: _cert_day(t, ctx))
+            certificates.check_range(patch)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+        if patch.kind in seen:
+            raise Invalid(f"资质“{certificates.NAMES[patch.kind]}”重复填写")
+        seen.add(patch.kind)
+        patches.append(patch)
+    return sorted(patches, key=lambda p: p.kind)
+
+
+def _cert_items(value: Any) -> list:
+    if isinstance(value, (list, tuple)):
+        return [v if isinstance(v, dict) else _text(v) for v in value if not blank(v)]
+    if isinstance(value, dict):
+        raise Invalid("资质应为列表")
+    return certificates.split_cell(_text(value))
+
+
+def _cert_object(item: dict, ctx: Context) -> certificates.CertPatch:
+    unknown = set(item) - {"kind", *certificates.DETAIL_KEYS}
+    if unknown or blank(item.get("kind")):
+        raise Invalid('资质对象应为 {"kind": 类别, "certificate_no": …, "valid_from": …, "valid_to": …}'
+                      + (f",不认识“{'、'.join(sorted(unknown))}”" if unknown else ",kind 必填"))
+    changes: dict[str, Any] = {}
+    for key in certificates.DETAIL_KEYS:
+        if key not in item:
+            continue  # not sent: keep what is on record
+        raw = item[key]
+        if key == "certificate_no":
+            changes[key] = "" if blank(raw) else certificates.check_number(_text(raw))
+        else:
+            changes[key] = None if blank(raw) else _cert_day(raw, ctx)
+    return certificates.CertPatch(_cert_kind(item["kind"]), changes)
+
+
+def check_steward(value: Any, ctx: Context):
+    """A user with role steward, by username or numeric id (the caller checks the region scope)."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise Invalid("应为服务管家的用户名或用户编号")
+    user = ctx.find_user(_text(value))
+    if user is None:
+        raise Invalid(f"用户“{shorten(_text(value))}”不存在")
+    if user.role != "steward" or not user.is_active:
+        raise Invalid(f"用户“{user.username}”不是在岗的服务管家,只能指定角色为服务管家的用户")
+    return user
 
 
 def check_tags(value: Any, ctx: Context) -> list[str]:
@@ -344,6 +443,7 @@ CHECKS = {
     "status": lambda v, c: _choice(v, EnterpriseStatus, "登记状态"),
     "established_on": check_established, "registered_capital": check_money, "employees": check_employees,
     "operating_revenue": check_money, "total_assets": check_money, "rd_expense": check_money,
+    "taxable_income": check_taxable_income, "taxpayer_kind": check_taxpayer_kind, "steward": check_steward,
     "tax_credit_rating": check_rating, "certifications": check_certifications, "tags": check_tags,
     "source": check_source, "as_of": check_as_of, "contact_phone": check_phone,
     "legal_representative": _short_text(64), "contact_name": _short_text(64), "address": _short_text(200),
@@ -364,7 +464,8 @@ def field_name(key: str) -> str | None:
 
 # What an explicit JSON null sets a field to (API PATCH); required fields cannot be cleared.
 CLEARED = {"established_on": None, "registered_capital": None, "employees": None, "operating_revenue": None,
-           "total_assets": None, "rd_expense": None, "tax_credit_rating": "", "certifications": [], "tags": [],
+           "total_assets": None, "rd_expense": None, "taxable_income": None, "tax_credit_rating": "",
+           "taxpayer_kind": "", "steward": None, "certifications": [], "tags": [],
            "legal_representative": "", "contact_name": "", "contact_phone": "", "address": "",
            "business_scope": "", "figure_sources": {}}
 
@@ -453,3 +554,8 @@ def _fold_sources(clean: dict) -> None:
 def missing_required(clean: dict) -> dict[str, str]:
     """Reasons for required fields absent from a new enterprise's data."""
     return {f: f"新建企业时“{HEADERS[f]}”必填" for f in REQUIRED_FOR_NEW if f not in clean}
+
+
+def field_label(name: str) -> str:
+    """The Chinese label of a field (column header where it has one)."""
+    return FIELD_LABELS.get(name, name)

@@ -36,6 +36,8 @@ from yingshang.enterprises.models import (
     FIGURE_LABELS,
     PERSONAL_FIELDS,
     CertificationKind,
+    CreditListing,
+    CreditListKind,
     Enterprise,
     EnterpriseStatus,
     Size,
@@ -297,7 +299,9 @@ def figure_rows(ent: Enterprise) -> list[dict]:
     sources = ent.figure_sources or {}
     rows = []
     for name in FIGURE_FIELDS:
-        value = ent.get_tax_credit_rating_display() if name == "tax_credit_rating" else getattr(ent, name)
+        value = getattr(ent, name)
+        if value and Enterprise._meta.get_field(name).choices:
+            value = getattr(ent, f"get_{name}_display")()
         src = sources.get(name) or {}
         rows.append({"field": name, "label": FIGURE_LABELS[name], "value": fmt_figure(value),
                      "source": src.get("source", ""), "as_of": src.get("as_of", "")})
@@ -329,17 +333,27 @@ def certification_rows(ent: Enterprise, today: dt.date) -> list[dict]:
 def _audit_value(name: str, value, masked: bool) -> str:
     if value is None or value == "":
         return "(空)"
+    if name == "steward_id":
+        return _user_label(value)
     if masked and name in PERSONAL_FIELDS:
         return personal.mask(name, value)
     try:
         model_field = Enterprise._meta.get_field(name.removesuffix("_id"))
     except Exception:
         model_field = None
-    if model_field is not None and model_field.choices:
+    if getattr(model_field, "choices", None):
         return str(dict(model_field.choices).get(value, value))
+    if name == "certifications" and isinstance(value, list):
+        return "、".join(_cert_text(str(v)) for v in value) or "(空)"
     if isinstance(value, list):
         return "、".join(str(v) for v in value) or "(空)"
     return str(value)
+
+
+def _cert_text(token: str) -> str:
+    """An audited certification (“high_tech:2024-01-01~2026-12-31:GR…”) with its Chinese name."""
+    kind, sep, rest = token.partition(":")
+    return str(dict(CertificationKind.choices).get(kind, kind)) + sep + rest
 
 
 def _field_label(name: str) -> str:
@@ -348,7 +362,16 @@ def _field_label(name: str) -> str:
     try:
         return str(Enterprise._meta.get_field(name.removesuffix("_id")).verbose_name)
     except Exception:
-        return {"certifications": "资质", "tags": "标签", "figure_sources": "数据来源"}.get(name, name)
+        return {"certifications": "资质", "tags": "标签", "figure_sources": "数据来源",
+                "credit_listing": "信用名单"}.get(name, name)
+
+
+def _user_label(pk) -> str:
+    """A user id in the audit history as “姓名(用户名)” (the id itself if the user is gone)."""
+    from yingshang.core.models import User
+
+    user = User.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    return f"{user.display_name or user.username}({user.username})" if user else str(pk)
 
 
 def audit_changes(entry: AuditLog, masked: bool) -> list[dict]:
@@ -386,7 +409,7 @@ def audit_page(user, ent: Enterprise, number) -> object:
 
 
 def _load(user, uscc: str) -> Enterprise:
-    ent = get_object_or_404(Enterprise.objects.select_related("region"), uscc=uscc.strip().upper())
+    ent = get_object_or_404(Enterprise.objects.select_related("region", "steward"), uscc=uscc.strip().upper())
     access_enterprise(user, ent)
     return ent
 
@@ -402,7 +425,35 @@ def detail_context(request: HttpRequest, ent: Enterprise, revealed: dict | None 
             "tags": ent.tag_links.select_related("tag").order_by("tag__kind", "tag__code"),
             "personal_rows": rows, "personal_revealed": revealed is not None, "personal_own": own,
             "can_reveal": not own and user.role != Role.ENTERPRISE,
-            "audit": audit_page(user, ent, request.GET.get("audit_page")), "sections": sections}
+            "audit": audit_page(user, ent, request.GET.get("audit_page")), "sections": sections,
+            **steward_context(user, ent), **credit_context(user, ent, today)}
+
+
+def _may_write_register(user, ent: Enterprise) -> bool:
+    """Staff who may write the register in the enterprise's region (credit lists are theirs)."""
+    if user.role == Role.ENTERPRISE and not user.is_superuser:
+        return False
+    return (user.is_superuser or user.role in REGISTER_WRITERS) and in_scope(user, ent.region_id)
+
+
+def steward_context(user, ent: Enterprise, error: str = "") -> dict:
+    """The steward block: who it is and, for dispatchers and admins in scope, the stewards to pick from."""
+    from yingshang.enterprises.actions_steward import may_assign_steward, steward_choices
+
+    can = may_assign_steward(user) and in_scope(user, ent.region_id)
+    return {"steward": ent.steward, "can_assign_steward": can, "steward_error": error,
+            "steward_options": steward_choices(ent) if can else [],
+            "show_steward": user.role != Role.ENTERPRISE or user.is_superuser}
+
+
+def credit_context(user, ent: Enterprise, today: dt.date, error: str = "", form: dict | None = None) -> dict:
+    """Credit-list records: those in force today first, then the history; the add form for register writers."""
+    rows = list(CreditListing.objects.filter(enterprise=ent))
+    for row in rows:
+        row.in_force = row.listed_on <= today and (row.removed_on is None or row.removed_on > today)
+    return {"credit_in_force": [r for r in rows if r.in_force], "credit_history": [r for r in rows if not r.in_force],
+            "can_edit_credit": _may_write_register(user, ent), "credit_kinds": CreditListKind.choices,
+            "credit_error": error, "credit_form": form or {}, "today": today}
 
 
 @login_required

@@ -41,6 +41,7 @@ from yingshang.enterprises.models import (
     Tag,
     TagKind,
     TaxCreditRating,
+    TaxpayerKind,
 )
 from yingshang.enterprises.views import _counties
 
@@ -54,11 +55,21 @@ LABELS = {"uscc": "统一社会信用代码", "name": "企业名称", "legal_for
           **FIGURE_LABELS}
 WIDGETS = {"legal_form": "select", "status": "select", "tax_credit_rating": "select", "established_on": "date",
            "employees": "integer", "contact_phone": "tel", "business_scope": "textarea",
-           **{f: "decimal" for f in ("registered_capital", "operating_revenue", "total_assets", "rd_expense")}}
+           "taxpayer_kind": "select",
+           **{f: "decimal" for f in ("registered_capital", "operating_revenue", "total_assets", "rd_expense",
+                                     "taxable_income")}}
 CHOICES = {"legal_form": LegalForm.choices, "status": EnterpriseStatus.choices,
-           "tax_credit_rating": [("", "未评定")] + list(TaxCreditRating.choices)}
+           "tax_credit_rating": [("", "未评定")] + list(TaxCreditRating.choices),
+           "taxpayer_kind": [("", "未登记")] + list(TaxpayerKind.choices)}
 HELP = {"industry_code": "GB/T 4754-2017 门类字母或 2–4 位代码,如 3311",
-        "established_on": "不能晚于今天"}
+        "established_on": "不能晚于今天",
+        "taxable_income": "上一纳税年度的应纳税所得额,亏损填 0"}
+# Per certification kind: its number and validity inputs (``certno_high_tech`` …).
+CERT_INPUTS = {"certno": "certificate_no", "certfrom": "valid_from", "certto": "valid_to"}
+
+
+def cert_input_names() -> list[str]:
+    return [f"{prefix}_{kind}" for kind in CertificationKind.values for prefix in CERT_INPUTS]
 
 
 # ---------------------------------------------------------------- the form's state
@@ -103,7 +114,12 @@ def initial_values(ent: Enterprise, user) -> dict[str, Any]:
     for name in FIGURE_FIELDS:
         entry = sources.get(name) or {}
         values[f"src_{name}"], values[f"asof_{name}"] = entry.get("source", ""), entry.get("as_of", "")
-    values["certifications"] = sorted(ent.certifications.values_list("kind", flat=True))
+    values.update({name: "" for name in cert_input_names()})
+    certs = list(ent.certifications.all())
+    for cert in certs:
+        for prefix, attr in CERT_INPUTS.items():
+            values[f"{prefix}_{cert.kind}"] = _text(getattr(cert, attr))
+    values["certifications"] = sorted(c.kind for c in certs)
     values["tags"] = sorted(ent.tag_links.filter(tag__kind=TagKind.MANUAL).values_list("tag__code", flat=True))
     return values
 
@@ -112,6 +128,7 @@ def blank_values() -> dict[str, Any]:
     """An empty form for a new enterprise."""
     values: dict[str, Any] = {name: "" for name in SCALAR_FIELDS}
     values.update(uscc="", legal_form=LegalForm.LLC, status=EnterpriseStatus.ACTIVE, certifications=[], tags=[])
+    values.update({name: "" for name in cert_input_names()})
     for name in FIGURE_FIELDS:
         values[f"src_{name}"] = values[f"asof_{name}"] = ""
     return values
@@ -149,10 +166,23 @@ def changed_data(initial: dict[str, Any], values: dict[str, Any]) -> dict[str, A
                if (values[f"src_{name}"], values[f"asof_{name}"]) != (initial[f"src_{name}"], initial[f"asof_{name}"])}
     if sources:  # never an empty dict: the action reads {} as "clear every source"
         data["figure_sources"] = sources
-    for name in ("certifications", "tags"):
-        if values[name] != initial[name]:
-            data[name] = values[name]
+    if _certs_changed(initial, values):
+        data["certifications"] = cert_objects(values)
+    if values["tags"] != initial["tags"]:
+        data["tags"] = values["tags"]
     return data
+
+
+def _certs_changed(initial: dict[str, Any], values: dict[str, Any]) -> bool:
+    if values["certifications"] != initial["certifications"]:
+        return True
+    return any(values.get(f"{p}_{k}") != initial.get(f"{p}_{k}") for k in values["certifications"] for p in CERT_INPUTS)
+
+
+def cert_objects(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checked certifications with every detail input (an empty input clears that detail)."""
+    return [{"kind": kind, **{attr: values.get(f"{p}_{kind}", "") for p, attr in CERT_INPUTS.items()}}
+            for kind in values["certifications"]]
 
 
 def create_data(values: dict[str, Any]) -> dict[str, Any]:
@@ -162,9 +192,10 @@ def create_data(values: dict[str, Any]) -> dict[str, Any]:
                if values[f"src_{name}"] or values[f"asof_{name}"]}
     if sources:
         data["figure_sources"] = sources
-    for name in ("certifications", "tags"):
-        if values[name]:
-            data[name] = values[name]
+    if values["certifications"]:
+        data["certifications"] = cert_objects(values)
+    if values["tags"]:
+        data["tags"] = values["tags"]
     return data
 
 
@@ -269,7 +300,7 @@ def form_context(request: HttpRequest, state: FormState, ent: Enterprise | None)
                        "display": _locked_display("region_code", state.values["region_code"], ent)},
             "register_fields_2": draw(("industry_code", "established_on")),
             "figures": figure_rows(state, editable, ent), "contact_fields": draw(CONTACT_FIELDS),
-            "cert_options": _cert_options(ent, state.values["certifications"]), "certs_locked": certs_locked,
+            "cert_options": _cert_options(state), "certs_locked": certs_locked,
             "tag_options": [{"code": t.code, "label": t.name, "checked": t.code in state.values["tags"],
                              "detail": t.description} for t in Tag.objects.filter(kind=TagKind.MANUAL).order_by("code")],
             "error_summary": [{"name": n, "label": error_label(n), "reason": r} for n, r in state.errors.items()],
@@ -279,18 +310,17 @@ def form_context(request: HttpRequest, state: FormState, ent: Enterprise | None)
             "action_url": reverse("enterprises:edit", args=[ent.uscc]) if ent else reverse("enterprises:new")}
 
 
-def _cert_options(ent: Enterprise | None, checked: list[str]) -> list[dict]:
-    """Every certification kind as a checkbox, with the certificate number and validity on record."""
-    on_record = {c.kind: c for c in ent.certifications.all()} if ent is not None else {}
+def _cert_options(state: FormState) -> list[dict]:
+    """Every certification kind as a checkbox with its certificate number and validity inputs."""
+    values, checked = state.values, state.values["certifications"]
     options = []
     for kind, label in CertificationKind.choices:
-        c = on_record.get(kind)
-        parts = []
-        if c is not None and c.certificate_no:
-            parts.append(f"证书 {c.certificate_no}")
-        if c is not None and (c.valid_from or c.valid_to):
-            parts.append(f"有效期 {c.valid_from or '—'} 至 {c.valid_to or '长期'}")
-        options.append({"code": kind, "label": str(label), "checked": kind in checked, "detail": ",".join(parts)})
+        number, start, end = (values[f"{p}_{kind}"] for p in CERT_INPUTS)
+        parts = [f"证书 {number}"] if number else []
+        if start or end:
+            parts.append(f"有效期 {start or '—'} 至 {end or '长期'}")
+        options.append({"code": kind, "label": str(label), "checked": kind in checked, "detail": ",".join(parts),
+                        "number": number, "start": start, "end": end})
     return options
 
 

@@ -2,7 +2,9 @@
 
 The same ``(size, seed)`` always yields the same rows: every chunk draws from its own generator
 seeded with ``[seed, chunk_index]``, the chunk size is fixed, and no clock or database state
-enters the generated values (except the ``created_at`` timestamps and the first id).
+enters the generated values (except the ``created_at`` timestamps and the first id). Columns added
+later (tax figures, credit lists) draw from a second generator ``[seed, chunk_index, 2]`` so the
+earlier columns stay exactly as they were.
 """
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ INDIVIDUAL_CODES = {"52", "5212", "5221", "5251", "6210", "6291", "8040", "8111"
 STATUSES = np.array(["active", "cancelled", "revoked", "suspended", "moved_out"])
 RATINGS = np.array(["A", "B", "M", "C", "D"])
 CAPITALS = np.array([3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 800, 1000, 2000, 3000, 5000, 10000])
+# Bit i of a row's figure mask = FIGURES[i] present (new figures are appended, keeping the old bits).
 FIGURES = ("registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
-           "tax_credit_rating")
+           "tax_credit_rating", "taxable_income", "taxpayer_kind")
 SOURCES = {
     "registered_capital": ("市场监管部门登记信息", DATA_END.isoformat()),
     "employees": ("市场监管部门年报", REPORT_AS_OF),
@@ -44,7 +47,13 @@ SOURCES = {
     "total_assets": ("市场监管部门年报", REPORT_AS_OF),
     "rd_expense": ("税务部门研发费用加计扣除申报", REPORT_AS_OF),
     "tax_credit_rating": ("税务部门纳税信用评价", REPORT_AS_OF),
+    "taxable_income": ("税务部门企业所得税年度申报", REPORT_AS_OF),
+    "taxpayer_kind": ("税务部门纳税人登记信息", DATA_END.isoformat()),
 }
+# 增值税: annual taxable sales above 500万元 must register as 一般纳税人 (财政部 税务总局公告2018年第33号 sets
+# the threshold); below it most firms stay 小规模纳税人, a few register voluntarily.
+SMALL_SCALE_LIMIT = 500.0
+TAXABLE_MISSING = 0.15
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class Chunk:
     enterprises: dict[str, list]
     certifications: dict[str, list]
     size: int = 0
+    credit_listings: dict[str, list] = field(default_factory=dict)
 
 
 def figure_sources_json(mask: int) -> str:
@@ -148,12 +158,16 @@ class EnterpriseGenerator:
 
     def chunk(self, number: int, start: int, n: int) -> Chunk:
         rng = np.random.default_rng([self.seed, number])
+        extra = np.random.default_rng([self.seed, number, 2])
         cols = self._base_columns(rng, start, n)
         self._figures(rng, cols, n)
+        self._tax(extra, cols, n)
         self._texts(rng, cols, n)
         ents = self._finish(cols, start, n)
         cert_cols = certs.generate(rng, ents, cols)
-        return Chunk(ents, cert_cols, n)
+        county_names = [c.name for c in self.counties]
+        listings = certs.credit_listings(extra, ents, cols, county_names, DATA_END)
+        return Chunk(ents, cert_cols, n, listings)
 
     def _base_columns(self, rng: np.random.Generator, start: int, n: int) -> dict:
         county = rng.choice(len(self.counties), size=n, p=self.county_p)
@@ -225,6 +239,7 @@ class EnterpriseGenerator:
         assets = np.maximum(revenue * a2r * np.exp(0.5 * rng.standard_normal(n)), 1.0)
         reported = (cols["established"] <= np.datetime64(REPORT_AS_OF)) & (cols["status"] == "active")
         reported &= rng.random(n) >= 0.05  # some enterprises did not file an annual report
+        cols["reported"] = reported
         cols["employees"] = np.where(reported, employees, -1).astype(np.int64)
         cols["revenue"] = np.where(reported & (rng.random(n) >= 0.03), np.round(revenue, 2), np.nan)
         cols["assets"] = np.where(reported & (rng.random(n) >= 0.03), np.round(assets, 2), np.nan)
@@ -261,6 +276,22 @@ class EnterpriseGenerator:
         rating = np.where(new, "M", rating)
         unrated = ((cols["form"] == FORMS.index("individual")) & (rng.random(n) < 0.7)) | ~(reported | new)
         return np.where(unrated, "", rating)
+
+    @staticmethod
+    def _tax(rng: np.random.Generator, cols: dict, n: int) -> None:
+        """应纳税所得额 (revenue × a profit margin, losses → 0; about 15 % missing; none for 个体工商户,
+        who pay individual income tax) and 纳税人类型 (by the 500万元 sales threshold, a few blank)."""
+        revenue = cols["revenue"]
+        margin = np.clip(rng.normal(0.06, 0.07, n), 0.0, 0.45)
+        known = ~np.isnan(revenue) & (rng.random(n) >= TAXABLE_MISSING) & (cols["form"] != FORMS.index("individual"))
+        cols["taxable"] = np.where(known, np.round(np.nan_to_num(revenue) * margin, 2), np.nan)
+        u = rng.random(n)
+        large = np.nan_to_num(revenue, nan=-1.0) > SMALL_SCALE_LIMIT
+        general = np.where(large, u < 0.96, u < 0.1)
+        general = np.where(np.isnan(revenue), u < 0.15, general)  # no annual report: mostly 小规模
+        kind = np.where(general, "general", "small_scale")
+        blank = rng.random(n) < np.where(np.isnan(revenue), 0.3, 0.04)
+        cols["taxpayer"] = np.where(blank, "", kind)
 
     # ------------------------------------------------------------------ texts
     def _texts(self, rng: np.random.Generator, cols: dict, n: int) -> None:
@@ -333,7 +364,8 @@ class EnterpriseGenerator:
         assets = [None if v != v else v for v in cols["assets"].tolist()]
         capital = [None if v != v else v for v in cols["capital"].tolist()]
         rd = [None if v != v else v for v in cols["rd"].tolist()]
-        rating = cols["rating"].tolist()
+        taxable = [None if v != v else v for v in cols["taxable"].tolist()]
+        rating, taxpayer = cols["rating"].tolist(), cols["taxpayer"].tolist()
         # classify_enterprise(section, code, …) is classify(size_row(section, code), …): the row is
         # resolved once per industry entry; rows without any figure are unknown either way.
         rows = [sizing.size_row(e.section, self._numeric(i)) for i, e in enumerate(self.mix)]
@@ -341,8 +373,8 @@ class EnterpriseGenerator:
                  sizing.classify(rows[m], {"X": e, "Y": r, "Z": a})
                  for m, e, r, a in zip(mix, employees, revenue, assets)]
         present = [(c is not None) | (e is not None) << 1 | (r is not None) << 2 | (a is not None) << 3
-                   | (d is not None) << 4 | (bool(t)) << 5
-                   for c, e, r, a, d, t in zip(capital, employees, revenue, assets, rd, rating)]
+                   | (d is not None) << 4 | (bool(t)) << 5 | (ti is not None) << 6 | (bool(k)) << 7
+                   for c, e, r, a, d, t, ti, k in zip(capital, employees, revenue, assets, rd, rating, taxable, taxpayer)]
         return {
             "id": list(range(self.first_id + start, self.first_id + start + n)),
             "uscc": cols["uscc"], "name": cols["name"],
@@ -356,6 +388,7 @@ class EnterpriseGenerator:
             "registered_capital": _decimal_strings(capital), "employees": employees,
             "operating_revenue": _decimal_strings(revenue), "total_assets": _decimal_strings(assets),
             "rd_expense": _decimal_strings(rd), "tax_credit_rating": rating, "size": sizes,
+            "taxable_income": _decimal_strings(taxable), "taxpayer_kind": taxpayer,
             "legal_representative": cols["legal_representative"], "contact_name": cols["contact_name"],
             "contact_phone": cols["contact_phone"], "address": cols["address"],
             "business_scope": [self.mix[m].scope for m in mix],
@@ -370,3 +403,25 @@ class EnterpriseGenerator:
 def _decimal_strings(values: list) -> list[str | None]:
     """Two-decimal strings (the exact values the size rule was applied to)."""
     return [None if v is None else f"{v:.2f}" for v in values]
+
+
+# ------------------------------------------------------------------ after the accounts exist
+STEWARD_USERNAME = "steward"
+STEWARD_TARGET = 120  # enterprises looked after by the demo steward
+
+
+def assign_demo_steward(username: str = STEWARD_USERNAME, target: int = STEWARD_TARGET) -> int:
+    """Make the demo steward account the 服务管家 of about ``target`` active enterprises of its region
+    (every k-th by id, so the choice is deterministic); returns how many. Runs once the accounts exist."""
+    from yingshang.core.models import User
+    from yingshang.enterprises.models import Enterprise
+
+    steward = User.objects.filter(username=username, role="steward").select_related("region").first()
+    if steward is None:
+        return 0
+    # All active firms of the region, whoever looks after them now: the same choice on every run.
+    ids = list(Enterprise.objects.active().in_region(steward.scope_prefix).order_by("id").values_list("id", flat=True))
+    chosen = ids[::max(len(ids) // target, 1)][:target]
+    for start in range(0, len(chosen), 2000):
+        Enterprise.objects.filter(pk__in=chosen[start:start + 2000]).update(steward=steward)
+    return len(chosen)

@@ -9,13 +9,13 @@ from typing import Callable
 from django.db import connection, transaction
 
 from yingshang.seeding import org
-from yingshang.seeding.generate import SIZES, EnterpriseGenerator
+from yingshang.seeding.generate import SIZES, EnterpriseGenerator, assign_demo_steward
 
 SIZE_LABELS = {"small": "小型(测试用)", "city": "一个城市(演示用)", "province": "全省(性能测试用)"}
 # Columns that identify the generated data set (ids and timestamps excluded).
 DIGEST_COLUMNS = ("uscc", "name", "legal_form", "status", "region_id", "industry_code", "established_on",
                   "registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense",
-                  "tax_credit_rating", "size", "legal_representative", "contact_phone", "address")
+                  "tax_credit_rating", "size", "taxable_income", "taxpayer_kind", "legal_representative", "contact_phone", "address")
 
 
 class SeedRefused(Exception):
@@ -44,7 +44,7 @@ def has_enterprises() -> bool:
 def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | None = None) -> SeedResult:
     """Write regions, departments, enterprises with certifications and the demo accounts in one
     transaction. Refuses (SeedRefused) when enterprises already exist."""
-    from yingshang.enterprises.models import Certification, Enterprise
+    from yingshang.enterprises.models import Certification, CreditListing, Enterprise
 
     if size not in SIZES:
         raise ValueError(f"未知的数据规模“{size}”,可选: {'、'.join(SIZES)}")
@@ -60,10 +60,11 @@ def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | No
         say(f"区划 {result.regions} 个、单位 {result.departments} 个已写入")
         _write_enterprises(result, size, seed, say, started)
         result.users = org.seed_users(org.demo_enterprise(), size)
+        assign_demo_steward()
         _audit(result)
     from yingshang.seeding.writer import BulkWriter
 
-    BulkWriter(connection).analyze(Enterprise, Certification)
+    BulkWriter(connection).analyze(Enterprise, Certification, CreditListing)
     result.seconds = time.perf_counter() - started
     say(f"完成: {result.enterprises:,} 家企业、{result.certifications:,} 条资质、{len(result.users)} 个演示账号,"
         f"用时 {result.seconds:.1f} 秒")
@@ -73,21 +74,22 @@ def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | No
 def _write_enterprises(result: SeedResult, size: str, seed: int, say, started: float) -> None:
     from django.db.models import Max
 
-    from yingshang.enterprises.models import Certification, Enterprise
+    from yingshang.enterprises.models import Certification, CreditListing, Enterprise
     from yingshang.seeding.writer import BulkWriter
 
     writer = BulkWriter(connection)
     first_id = (Enterprise.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     generator = EnterpriseGenerator(size, seed, first_id=first_id)
-    with writer.indexes_deferred(Enterprise, Certification):
+    with writer.indexes_deferred(Enterprise, Certification, CreditListing):
         for chunk in generator.chunks():
             result.enterprises += writer.write(Enterprise, chunk.enterprises)
             result.certifications += writer.write(Certification, chunk.certifications)
+            writer.write(CreditListing, chunk.credit_listings)
             say(f"企业 {result.enterprises:,}/{generator.total:,} ({result.enterprises / generator.total:.0%}),"
                 f"已用 {time.perf_counter() - started:.1f} 秒")
         if connection.vendor == "postgresql":
             say("正在重建索引和约束…")
-    writer.reset_sequences(Enterprise, Certification)
+    writer.reset_sequences(Enterprise, Certification, CreditListing)
 
 
 def _speed_up(conn) -> None:

@@ -25,7 +25,7 @@ class BulkWriter:
 
     def write(self, model: type[models.Model], columns: dict[str, list]) -> int:
         """Insert the rows; returns how many."""
-        n = len(next(iter(columns.values())))
+        n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:
             return 0
         names, values = self._complete(model, columns, n)

@@ -62,4 +62,15 @@ Item status of an enterprise:
                exactly one child is one away and the others are TRUE; any(...) is one away when no child
                is TRUE or UNKNOWN and some child is one away; not(...) is pushed down to the atoms.
     ineligible otherwise
+
+Precise points (the reference semantics of every operator, boundaries included, are in ``row.py``):
+- Values: numbers are JSON numbers (finite, at most 15 significant digits so that the columnar matcher's
+  float64 comparisons agree exactly with Decimal ones); rd_ratio values are fractions in [0, 1];
+  age_years values are integers; dates are "YYYY-MM-DD"; region codes 2–12 digits; industry codes a
+  section letter A–T or 2–4 digits under a division 01–97.
+- Positions (messages and explanations, "条件 2.1"): the children of the root group are 1, 2, …; child i of
+  the node at p is p.i; the single child of ``not`` is p.1; a rule that is one condition is 条件 1.
+  Compiled atoms keep the position of their source condition (also when ``not`` was pushed onto them).
+- Near-miss gaps: for an all(…) the gaps of its one-away child; for an any(…) the gaps of every one-away
+  child (alternatives: fixing any one of them suffices).
 """
