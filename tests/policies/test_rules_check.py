@@ -107,7 +107,7 @@ def test_number_must_be_finite(value):
 
 def test_number_significant_digits_limit_explains_why():
     err = rejects(cond("operating_revenue", "<=", 1234567890.1234567))
-    assert "15 位有效数字" in err.message and "双精度" in err.message
+    assert "15 位有效数字" in err.message and "精度" in err.message
     check_rule(cond("operating_revenue", "<=", 123456789012345))  # exactly 15 digits
     check_rule(cond("operating_revenue", "<=", 10 ** 20))  # one significant digit
 

@@ -145,8 +145,8 @@ def _number(v) -> Decimal:
         raise _Bad("数值必须是有限数(不能是 NaN 或无穷大)")
     d = Decimal(v) if isinstance(v, int) else Decimal(repr(v))
     if len(d.normalize().as_tuple().digits) > MAX_DIGITS:
-        raise _Bad(f"数值 {v} 超过 {MAX_DIGITS} 位有效数字:全量匹配按双精度浮点数比较,"
-                   f"超过 {MAX_DIGITS} 位时无法保证与逐户计算结果一致")
+        raise _Bad(f"数值 {v} 超过 {MAX_DIGITS} 位有效数字,请检查是否多输入了数字"
+                   f"(政策条件中的数值不需要这么高的精度)")
     return d
 
 
