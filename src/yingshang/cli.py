@@ -18,6 +18,7 @@ COMMANDS = {
     "workdays": "workdays",
     "calendar": "calendar_cmd",
     "bench": "bench",
+    "policies": "policies_cmd",
 }
 
 

@@ -139,7 +139,7 @@ def publish_day(item, as_of: dt.date) -> dt.date:
     a few days' processing later, and at least a month before ``as_of``."""
     doc = item.document
     base = max(doc.published_on or PLATFORM_START, doc.effective_from or PLATFORM_START, PLATFORM_START)
-    day = base + dt.timedelta(days=1 + item.pk % 5)
+    day = base + dt.timedelta(days=1 + zlib.crc32(item.code.encode()) % 5)
     return min(day, as_of - dt.timedelta(days=30))
 
 
@@ -149,7 +149,7 @@ def _date_publication(codes: list[str], as_of: dt.date) -> None:
     items = list(PolicyItem.objects.filter(code__in=codes, status__in=[ItemStatus.PUBLISHED, ItemStatus.EXPIRED])
                  .select_related("document"))
     for item in items:
-        item.published_at = _aware(publish_day(item, as_of), 60 + item.pk * 7)
+        item.published_at = _aware(publish_day(item, as_of), 60 + zlib.crc32(item.code.encode()) % 420)
     PolicyItem.objects.bulk_update(items, ["published_at"], batch_size=500)
 
 
@@ -162,7 +162,8 @@ def _match(as_of: dt.date, result: PolicySeedResult, say) -> bool:
     except ImportError as exc:  # the matching or engine_db module is not there (yet)
         result.notes.append(f"未运行政策匹配({exc});未生成免申即享兑现记录")
         return False
-    say(f"政策匹配完成:{(run.stats or {})}")
+    run.refresh_from_db()  # the shard runs wrote their figures to the row
+    say(f"政策匹配完成:{run.stats or {}}")
     return True
 
 

@@ -65,6 +65,11 @@ def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | No
     from yingshang.seeding.writer import BulkWriter
 
     BulkWriter(connection).analyze(Enterprise, Certification, CreditListing)
+    from yingshang.seeding.policies import seed_policies
+
+    # Policy items, their match results and a redemption history; at province size only the library
+    # (matching a million enterprises against every item belongs to the benchmark, not to the seed).
+    seed_policies(size, seed, match=size != "province", progress=say)
     result.seconds = time.perf_counter() - started
     say(f"完成: {result.enterprises:,} 家企业、{result.certifications:,} 条资质、{len(result.users)} 个演示账号,"
         f"用时 {result.seconds:.1f} 秒")
