@@ -1,0 +1,592 @@
+"""The service between the eligibility engine and the database: preview, stored match results, the
+政策计算器 and the enterprise lists of an item.
+
+The rule matched for an item is ``all[item.rule…, region guard, region guard]`` where the guard is
+"所在区划属于 <document region>" (when the document has a region). The guard appears twice on purpose:
+by the near-miss algebra an ``all`` is one condition away only when exactly one child is, so an
+enterprise outside the document's region can never be a near-miss ("one condition away: move to another
+county" is not advice anyone wants). The guard conditions are hidden from the explanations.
+
+Results are stored per (item, shard) in MatchResult as packed id arrays. A shard is a region-code prefix
+(settings ``YINGSHANG_MATCH_SHARDS``, default one shard "" = everything); ``jobs.py`` fans shards out as
+background jobs. Storing a shard compares the new eligible ids with the stored ones: the newly eligible
+get a push (and, for 免申即享 items, redemption records) in the same transaction, so a retried or doubled
+run stores the same arrays and pushes nothing new.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from yingshang.core.errors import ValidationFailed
+from yingshang.enterprises.models import FIGURE_LABELS, Enterprise
+from yingshang.policies.models import ItemStatus, MatchResult, MatchRun, Mode, PolicyItem
+
+log = logging.getLogger("yingshang.policies")
+
+STATUSES = ("eligible", "near_miss", "unknown")
+STATUS_LABELS = {"eligible": "符合条件", "near_miss": "差一个条件", "unknown": "无法判断"}
+EXTRA_FIGURE_LABELS = {"established_on": "成立日期", "size": "企业规模(由从业人员、营业收入、资产总额认定)"}
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+# ---------------------------------------------------------------- the rule of an item
+def region_prefix_of(item: PolicyItem) -> str:
+    """The region-code prefix of the item's document ('' = nationwide)."""
+    region = item.document.region if item.document.region_id else None
+    return region.prefix if region is not None else ""
+
+
+def effective_rule(rule: dict | None, prefix: str) -> tuple[dict, frozenset[str]]:
+    """(the rule restricted to the region prefix, the paths of the hidden guard conditions)."""
+    rule = rule or {}
+    if not prefix:
+        return rule, frozenset()
+    children = list(rule["all"]) if set(rule) == {"all"} else ([rule] if rule else [])
+    guard = {"field": "region", "op": "in", "value": [prefix]}
+    n = len(children)
+    return {"all": [*children, guard, dict(guard)]}, frozenset({str(n + 1), str(n + 2)})
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    compiled: object  # engine.compiled.CompiledRule
+    hidden: frozenset  # paths of the region guard conditions
+
+
+_rule_cache: dict[tuple, ItemRule] = {}
+
+
+def item_rule(item: PolicyItem, as_of: dt.date) -> ItemRule:
+    """The compiled rule of an item for ``as_of`` (cached per item revision; raises RuleError)."""
+    from yingshang.policies.engine import rules
+
+    prefix = region_prefix_of(item)
+    key = (item.pk, item.revision, item.updated_at, prefix, as_of)
+    cached = _rule_cache.get(key)
+    if cached is None:
+        rules.check_rule(item.rule or {}, item.params or {})  # messages with the item's own positions
+        rule, hidden = effective_rule(item.rule, prefix)
+        cached = ItemRule(rules.compile_rule(rule, item.params or {}, as_of), hidden)
+        if len(_rule_cache) > 20000:
+            _rule_cache.clear()
+        _rule_cache[key] = cached
+    return cached
+
+
+def published_items():
+    return PolicyItem.objects.published().select_related("document__region", "department").order_by("id")
+
+
+def compiled_items(items, as_of: dt.date) -> tuple[dict[int, ItemRule], dict[int, str]]:
+    """({item id: ItemRule}, {item id: error message}) — a broken rule skips its item, never the run."""
+    from yingshang.policies.engine.rules import RuleError
+
+    out, errors = {}, {}
+    for item in items:
+        try:
+            out[item.pk] = item_rule(item, as_of)
+        except RuleError as exc:
+            errors[item.pk] = str(exc)
+            log.error("政策事项 %s 的规则无法编译:%s", item.pk, exc)
+    return out, errors
+
+
+# ---------------------------------------------------------------- registers and shards
+def shard_prefixes() -> list[str]:
+    """The configured shards (region-code prefixes; settings YINGSHANG_MATCH_SHARDS, default [''])."""
+    configured = getattr(settings, "YINGSHANG_MATCH_SHARDS", None) or [""]
+    return list(dict.fromkeys(str(s) for s in configured))
+
+
+def shard_of(region_code: str, shards: list[str]) -> str | None:
+    """The shard an enterprise with this region code belongs to (longest matching prefix)."""
+    hits = [s for s in shards if region_code.startswith(s)]
+    return max(hits, key=len) if hits else None
+
+
+def shard_register(shard: str):
+    """The columnar register of one shard (the process-wide cached register, cut to the prefix)."""
+    from yingshang.policies import engine_db
+
+    register = engine_db.current_register()
+    if not shard:
+        return register
+    cut = getattr(register, "_reordered", None)  # rows subset, side data remapped (no public name yet)
+    if cut is None:
+        return engine_db.load_register(region_prefix=shard)
+    lut = np.array([code.startswith(shard) for code in register.region_dict], dtype=bool)
+    return cut(np.flatnonzero(lut[register.region]) if len(register) else EMPTY)
+
+
+def preview(rule, params, *, as_of: dt.date | None = None, region_prefix: str = "") -> dict:
+    """Counts (eligible, near_miss, unknown, ineligible) and the breakdown by county, size and industry
+    section of a rule over the whole register, before publishing. Raises RuleError."""
+    from yingshang.policies import engine_db
+    from yingshang.policies.engine import columnar, rules
+
+    as_of = as_of or timezone.localdate()
+    rules.check_rule(rule or {}, params or {})
+    effective, _ = effective_rule(rule, region_prefix)
+    compiled = rules.compile_rule(effective, params or {}, as_of)
+    register = engine_db.current_register()
+    match = columnar.Matcher(register, as_of).match_one(compiled)
+    return {"counts": _plain_counts(match.counts), "breakdown": match.breakdown(register)}
+
+
+def _plain_counts(counts: dict) -> dict:
+    return {getattr(k, "value", k): int(v) for k, v in counts.items()}
+
+
+# ---------------------------------------------------------------- storing results
+def stored_ids(result: MatchResult | None, status: str) -> np.ndarray:
+    from yingshang.policies.engine import store
+
+    if result is None or not result.revision:
+        return EMPTY
+    return store.unpack_ids(bytes(getattr(result, status)))
+
+
+def _locked_result(item: PolicyItem, shard: str, as_of: dt.date) -> MatchResult:
+    """The (item, shard) row, locked for this transaction; created empty (revision 0) when missing.
+
+    INSERT … ON CONFLICT DO NOTHING first, so two concurrent runs queue on the same row instead of one
+    failing on the unique constraint."""
+    MatchResult.objects.bulk_create([MatchResult(item=item, shard=shard, as_of=as_of, revision=0, eligible=b"",
+                                                 near_miss=b"", unknown=b"")], ignore_conflicts=True)
+    return MatchResult.objects.select_for_update().get(item=item, shard=shard)
+
+
+def _write(result: MatchResult, ids: dict[str, np.ndarray], item: PolicyItem, as_of: dt.date,
+           breakdown: dict | None) -> None:
+    from yingshang.policies.engine import store
+
+    for status in STATUSES:
+        setattr(result, status, store.pack_ids(ids[status]))
+        setattr(result, f"{status}_count", int(len(ids[status])))
+    if breakdown is not None:
+        result.breakdown = breakdown
+    result.revision, result.as_of, result.computed_at = item.revision, as_of, timezone.now()
+    result.save()
+
+
+def consequences(item: PolicyItem, newly: np.ndarray, reason: str, as_of: dt.date,
+                 amounts: dict | None = None) -> dict:
+    """Push the newly eligible enterprises; for 免申即享 items also create their redemption records."""
+    from yingshang.policies import push
+
+    outcome = push.do_push(item, newly, reason, amounts=amounts)
+    created = 0
+    if item.mode == Mode.AUTO:
+        from yingshang.policies import actions_redemption
+
+        created = actions_redemption.do_create_redemptions(item, [int(i) for i in newly], as_of)
+    return {"pushed": outcome.sent, "deferred": outcome.deferred, "opted_out": outcome.opted_out,
+            "redemptions": created or 0}
+
+
+def store_match(item: PolicyItem, shard: str, match, register, as_of: dt.date, reason: str) -> dict:
+    """Store one item's ItemMatch for a shard and act on the newly eligible (one transaction)."""
+    ids = {status: match.ids(status) for status in STATUSES}
+    breakdown = match.breakdown(register)
+    with transaction.atomic():
+        result = _locked_result(item, shard, as_of)
+        first = not result.revision
+        old = stored_ids(result, "eligible")
+        newly = np.setdiff1d(ids["eligible"], old, assume_unique=True)
+        gone = int(len(np.setdiff1d(old, ids["eligible"], assume_unique=True)))
+        _write(result, ids, item, as_of, breakdown)
+        stats = {"eligible": int(len(ids["eligible"])), "newly": int(len(newly)), "gone": gone}
+        if len(newly):
+            stats.update(consequences(item, newly, "publish" if first and reason == "qualify" else reason, as_of))
+    return stats
+
+
+# ---------------------------------------------------------------- one item
+def _as_date(value) -> dt.date:
+    if value is None:
+        return timezone.localdate()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def start_item_run(item: PolicyItem, as_of: dt.date, shards: list[str]) -> MatchRun:
+    # Shards dropped from the configuration would otherwise keep answering with stale ids.
+    MatchResult.objects.filter(item=item).exclude(shard__in=shards).delete()
+    return MatchRun.objects.create(kind="item", item=item, as_of=as_of, shards_total=len(shards))
+
+
+def run_item(item: PolicyItem | int, reason: str = "publish", as_of=None) -> MatchRun | None:
+    """Match one published item over the register, shard by shard (inline with one shard, as background
+    jobs ``policies.match_shard`` with several). Returns its MatchRun (None when not published)."""
+    from yingshang import jobs
+
+    item = _load_item(item)
+    if item is None:
+        return None
+    as_of, shards = _as_date(as_of), shard_prefixes()
+    run = start_item_run(item, as_of, shards)
+    if len(shards) == 1:
+        run_shard(item.pk, shards[0], reason, run.pk, as_of)
+    else:
+        for shard in shards:
+            jobs.enqueue("policies.match_shard", item.pk, shard, reason, run.pk, as_of.isoformat())
+    return run
+
+
+def _load_item(item) -> PolicyItem | None:
+    pk = item.pk if isinstance(item, PolicyItem) else int(item)
+    found = PolicyItem.objects.select_related("document__region").filter(pk=pk).first()
+    if found is None or found.status != ItemStatus.PUBLISHED:
+        log.info("政策事项 %s 不存在或未发布,跳过匹配", pk)
+        return None
+    return found
+
+
+def run_shard(item_id: int, shard: str, reason: str, run_id: int | None = None, as_of=None) -> dict:
+    """Match one item over one shard and store the result (the body of job ``policies.match_shard``)."""
+    from yingshang.policies.engine import columnar
+    from yingshang.policies.engine.rules import RuleError
+
+    as_of, item, started = _as_date(as_of), _load_item(item_id), time.perf_counter()
+    if item is None:
+        return _shard_done(run_id, shard, {"skipped": "未发布"})
+    try:
+        rule = item_rule(item, as_of)
+    except RuleError as exc:
+        return _shard_done(run_id, shard, {"error": str(exc)}, error=str(exc))
+    register = shard_register(shard)
+    match = columnar.Matcher(register, as_of).match_one(rule.compiled)
+    stats = store_match(item, shard, match, register, as_of, reason)
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    return _shard_done(run_id, shard, stats)
+
+
+def _shard_done(run_id: int | None, shard: str, stats: dict, error: str = "") -> dict:
+    """Count a finished shard on its MatchRun (an atomic increment: shards finish on different workers)."""
+    if run_id is None:
+        return stats
+    MatchRun.objects.filter(pk=run_id).update(shards_done=F("shards_done") + 1)
+    with transaction.atomic():
+        run = MatchRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is not None:
+            run.stats = {**(run.stats or {}), shard or "全部": stats}
+            run.error = "\n".join(filter(None, [run.error, error]))
+            if run.shards_done >= run.shards_total and run.finished_at is None:
+                run.finished_at = timezone.now()
+            run.save(update_fields=["stats", "error", "finished_at"])
+    return stats
+
+
+# ---------------------------------------------------------------- all items
+def run_all(as_of=None) -> MatchRun:
+    """Match every published item over the register (one Matcher per shard: atoms shared across items)
+    and store the results; run daily (ages and certificate validity move with the date) and on demand."""
+    from yingshang import jobs
+
+    as_of, shards = _as_date(as_of), shard_prefixes()
+    run = MatchRun.objects.create(kind="full", as_of=as_of, shards_total=len(shards))
+    if len(shards) == 1:
+        run_all_shard(shards[0], run.pk, as_of)
+    else:
+        for shard in shards:
+            jobs.enqueue("policies.match_all_shard", shard, run.pk, as_of.isoformat())
+    return run
+
+
+def run_all_shard(shard: str, run_id: int | None = None, as_of=None) -> dict:
+    """Every published item over one shard (the body of job ``policies.match_all_shard``)."""
+    from yingshang.policies.engine import columnar
+
+    as_of, started = _as_date(as_of), time.perf_counter()
+    items = {item.pk: item for item in published_items()}
+    compiled, errors = compiled_items(items.values(), as_of)
+    register = shard_register(shard)
+    stats = {"items": len(compiled), "newly": 0, "errors": len(errors)}
+    if compiled:
+        matcher = columnar.Matcher(register, as_of)
+        for item_id, match in matcher.iter_match({k: r.compiled for k, r in compiled.items()}):
+            stats["newly"] += store_match(items[item_id], shard, match, register, as_of, "qualify")["newly"]
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    error = "\n".join(f"事项 {k}: {v}" for k, v in errors.items())
+    return _shard_done(run_id, shard, stats, error=error)
+
+
+# ---------------------------------------------------------------- changed enterprises
+def _facts_by_id(ids: list[int], as_of: dt.date) -> dict[int, dict]:
+    from yingshang.policies import engine_db
+
+    many = getattr(engine_db, "facts_for_many", None)
+    if many is not None:
+        return many(ids, on=as_of)
+    ents = Enterprise.objects.filter(pk__in=ids)
+    return {ent.pk: engine_db.facts_for(ent, on=as_of) for ent in ents}
+
+
+def run_enterprises(ids, as_of=None) -> MatchRun | None:
+    """Re-evaluate changed enterprises row by row against every published item and update the stored
+    results in place; the newly eligible are pushed (and get redemptions for 免申即享 items)."""
+    from yingshang.policies.engine import row
+
+    ids, as_of = sorted({int(i) for i in ids}), _as_date(as_of)
+    items = {item.pk: item for item in published_items()}
+    if not ids or not items:
+        return None
+    compiled, _ = compiled_items(items.values(), as_of)
+    facts = {}
+    for start in range(0, len(ids), 1000):
+        facts.update(_facts_by_id(ids[start:start + 1000], as_of))
+    evaluations = {ent: row.evaluate_many({k: r.compiled for k, r in compiled.items()}, f)
+                   for ent, f in facts.items()}
+    run = MatchRun.objects.create(kind="enterprises", as_of=as_of, shards_total=1)
+    shards = shard_prefixes()
+    homes = {ent: shard_of(f.get("region") or "", shards) for ent, f in facts.items()}
+    newly_total = 0
+    for item_id in compiled:
+        status = {ent: _status_value(ev[item_id]) for ent, ev in evaluations.items()}
+        status.update({ent: "ineligible" for ent in ids if ent not in facts})  # deleted enterprises
+        newly_total += _apply_rows(items[item_id], status, homes, facts, as_of)
+    return _finish_run(run, {"enterprises": len(ids), "items": len(compiled), "newly": newly_total})
+
+
+def _status_value(evaluation) -> str:
+    return getattr(evaluation.status, "value", evaluation.status)
+
+
+def _finish_run(run: MatchRun, stats: dict) -> MatchRun:
+    run.stats, run.shards_done, run.finished_at = stats, run.shards_total, timezone.now()
+    run.save(update_fields=["stats", "shards_done", "finished_at"])
+    return run
+
+
+def _apply_rows(item: PolicyItem, status: dict[int, str], homes: dict[int, str | None], facts: dict,
+                as_of: dt.date) -> int:
+    """Move the enterprises to their new status in the item's stored arrays; returns how many newly qualify."""
+    changed_ids = np.array(sorted(status), dtype=np.int64)
+    with transaction.atomic():
+        results = {r.shard: r for r in MatchResult.objects.select_for_update().filter(item=item, revision__gt=0)}
+        if not results:  # never matched: the publish job will store the full result
+            return 0
+        arrays = {s: {st: stored_ids(r, st) for st in STATUSES} for s, r in results.items()}
+        was_eligible = {int(i) for a in arrays.values() for i in a["eligible"][np.isin(a["eligible"], changed_ids)]}
+        groups: dict[tuple, list[int]] = {}
+        for ent, st in status.items():
+            groups.setdefault((homes.get(ent), st), []).append(ent)
+        for shard, by_status in arrays.items():
+            for st in STATUSES:
+                keep = by_status[st][~np.isin(by_status[st], changed_ids)]
+                by_status[st] = np.union1d(keep, np.array(groups.get((shard, st), []), dtype=np.int64))
+        for shard, result in results.items():
+            if any(not np.array_equal(arrays[shard][st], stored_ids(result, st)) for st in STATUSES):
+                _write(result, arrays[shard], item, result.as_of, None)
+        newly = [e for e, s in status.items() if s == "eligible" and e not in was_eligible and homes.get(e) in results]
+        if newly:
+            consequences(item, np.array(sorted(newly), dtype=np.int64), "qualify", as_of,
+                         amounts={e: estimate(item, facts[e], as_of) for e in newly})
+    return len(newly)
+
+
+# ---------------------------------------------------------------- amounts and explanations
+def estimate(item: PolicyItem, facts: dict, as_of: dt.date) -> Decimal | None:
+    """The estimated amount (元) of an item for one enterprise, None when it cannot be computed."""
+    from yingshang.policies.engine import amounts
+    from yingshang.policies.engine.rules import RuleError
+
+    if not item.amount_formula:
+        return None
+    try:
+        return amounts.estimate(item.amount_formula, item.amount_floor, item.amount_cap, facts, item.params or {},
+                                as_of)
+    except (RuleError, ArithmeticError) as exc:  # a formula that fails for this enterprise: no estimate
+        log.warning("政策事项 %s 的金额公式无法计算:%s", item.pk, exc)
+        return None
+
+
+def figure_label(name: str) -> str:
+    """The label of a figure to supply (register labels first, then the rule language's)."""
+    from yingshang.policies.engine import rules
+
+    if name in FIGURE_LABELS:
+        return FIGURE_LABELS[name]
+    if name in EXTRA_FIGURE_LABELS:
+        return EXTRA_FIGURE_LABELS[name]
+    spec = rules.FIELDS.get(name)
+    return spec.label if spec else name
+
+
+def money_text(amount: Decimal | None) -> str:
+    """元 with thousands separators and 2 places ('' when unknown)."""
+    return "" if amount is None else f"{amount:,.2f}"
+
+
+TRUTH_NAMES = {0: "false", 1: "true", 2: "unknown"}
+
+
+def reason_dict(condition) -> dict:
+    return {"path": condition.path, "field": condition.field, "label": condition.label,
+            "truth": TRUTH_NAMES.get(int(condition.truth), "unknown"), "sentence": condition.sentence}
+
+
+@dataclass
+class Entry:
+    """One item in an enterprise's 政策计算器: its status, estimated amount and explanation."""
+
+    item: PolicyItem
+    status: str
+    amount: Decimal | None
+    evaluation: object  # engine.row.Evaluation
+    hidden: frozenset = frozenset()
+
+    @property
+    def amount_text(self) -> str:
+        return money_text(self.amount)
+
+    @property
+    def reasons(self) -> list[dict]:
+        """Per-condition reasons (the document-region guard left out)."""
+        return [reason_dict(c) for c in self.evaluation.conditions if c.path not in self.hidden]
+
+    @property
+    def gaps(self) -> list[str]:
+        """For a near-miss: the sentence of the one condition missing."""
+        return [c.sentence for c in self.evaluation.gaps if c.path not in self.hidden]
+
+    @property
+    def missing(self) -> list[dict]:
+        """For an undecidable item: the figures to supply, with their labels."""
+        return [{"field": name, "label": figure_label(name)} for name in self.evaluation.missing]
+
+
+@dataclass
+class Calculator:
+    eligible: list[Entry] = field(default_factory=list)
+    near_miss: list[Entry] = field(default_factory=list)
+    unknown: list[Entry] = field(default_factory=list)
+    as_of: dt.date | None = None
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the estimated amounts of the eligible items (元)."""
+        return sum((e.amount for e in self.eligible if e.amount is not None), Decimal("0.00"))
+
+    @property
+    def total_text(self) -> str:
+        return money_text(self.total)
+
+
+def _rank(entry: Entry) -> tuple:
+    """Amount descending (unknown amounts last), then the deadline soonest (no deadline last)."""
+    end = entry.item.window_end
+    return (entry.amount is None, -(entry.amount or 0), end is None, end or dt.date.max, entry.item.pk)
+
+
+_names_cache: dict = {"at": 0.0, "names": None}
+
+
+def display_names() -> dict:
+    """Region, industry and tag names for the explanation sentences (cached for ten minutes)."""
+    from yingshang.core.models import Region
+    from yingshang.enterprises.models import Industry, Tag
+
+    if _names_cache["names"] is None or time.monotonic() - _names_cache["at"] > 600:
+        regions = {}
+        for code, prefix, name in Region.objects.values_list("code", "prefix", "name"):
+            regions[code] = name
+            regions.setdefault(prefix, name)  # rules name regions by prefix ("4116" = 周口市)
+        _names_cache["names"] = {"region": regions, "industry": dict(Industry.objects.values_list("code", "name")),
+                                 "tag": dict(Tag.objects.values_list("code", "name"))}
+        _names_cache["at"] = time.monotonic()
+    return _names_cache["names"]
+
+
+def calculator(enterprise: Enterprise, as_of=None) -> Calculator:
+    """Every published item for one enterprise: eligible (ranked by amount, then deadline), near-miss
+    (with the gap) and undecidable (with the figures to supply)."""
+    from yingshang.policies import engine_db
+    from yingshang.policies.engine import row
+
+    as_of = _as_date(as_of)
+    items = {item.pk: item for item in published_items()}
+    compiled, _ = compiled_items(items.values(), as_of)
+    facts = engine_db.facts_for(enterprise, on=as_of)
+    evaluations = row.evaluate_many({k: r.compiled for k, r in compiled.items()}, facts, names=display_names())
+    out = Calculator(as_of=as_of)
+    for item_id, evaluation in evaluations.items():
+        status = _status_value(evaluation)
+        if status in STATUSES:
+            item = items[item_id]
+            entry = Entry(item, status, estimate(item, facts, as_of), evaluation, compiled[item_id].hidden)
+            getattr(out, status).append(entry)
+    for name in STATUSES:
+        getattr(out, name).sort(key=_rank)
+    return out
+
+
+# ---------------------------------------------------------------- the enterprises of an item
+def matched_ids(item: PolicyItem, status: str) -> tuple[np.ndarray, dt.date | None]:
+    """(all stored ids of this status over the item's shards, the evaluation date of the results)."""
+    results = list(MatchResult.objects.filter(item=item, revision__gt=0))
+    if not results:
+        return EMPTY, None
+    ids = np.unique(np.concatenate([stored_ids(r, status) for r in results]))
+    return ids, max(r.as_of for r in results)
+
+
+def check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise ValidationFailed(f"status 取值无效:“{status}”,可选 eligible(符合)、near_miss(差一个条件)、"
+                               f"unknown(无法判断)", fields={"status": "应为 eligible、near_miss 或 unknown"})
+    return status
+
+
+def item_matches(item: PolicyItem, status: str, region_prefix: str = "", page: int = 1,
+                 per_page: int = 50) -> tuple[list[dict], int]:
+    """(rows of one page, total) of the enterprises with this status for an item, optionally in a region;
+    each row has the enterprise, and for this page only its reasons and estimated amount."""
+    check_status(status)
+    ids, as_of = matched_ids(item, status)
+    if region_prefix and len(ids):
+        in_region = Enterprise.objects.in_region(region_prefix).values_list("id", flat=True)
+        ids = np.intersect1d(ids, np.fromiter(in_region.iterator(chunk_size=20000), dtype=np.int64))
+    total = int(len(ids))
+    start = (max(page, 1) - 1) * per_page
+    page_ids = [int(i) for i in ids[start:start + per_page]]
+    return _match_rows(item, page_ids, status, as_of or timezone.localdate()), total
+
+
+def _match_rows(item: PolicyItem, ids: list[int], status: str, as_of: dt.date) -> list[dict]:
+    from yingshang.policies import engine_db
+    from yingshang.policies.engine import row
+    from yingshang.policies.engine.rules import RuleError
+
+    if not ids:
+        return []
+    item = PolicyItem.objects.select_related("document__region").get(pk=item.pk)
+    try:
+        rule = item_rule(item, as_of)
+    except RuleError:
+        rule = None
+    ents = Enterprise.objects.filter(pk__in=ids).select_related("region").order_by("id")
+    out = []
+    for ent in ents:
+        facts = engine_db.facts_for(ent, on=as_of)
+        entry = None
+        if rule is not None:
+            evaluation = row.evaluate(rule.compiled, facts, names=display_names())
+            entry = Entry(item, _status_value(evaluation), estimate(item, facts, as_of), evaluation, rule.hidden)
+        out.append({"enterprise": ent, "uscc": ent.uscc, "name": ent.name, "region": ent.region.name,
+                    "region_code": ent.region_id, "size": ent.get_size_display() if ent.size else "",
+                    "status": status, "current_status": entry.status if entry else status,
+                    "current_label": STATUS_LABELS.get(entry.status, "不符合") if entry else "",
+                    "amount": entry.amount if entry else None,
+                    "amount_text": entry.amount_text if entry else "", "reasons": entry.reasons if entry else [],
+                    "gaps": entry.gaps if entry else [], "missing": entry.missing if entry else []})
+    return out
