@@ -152,6 +152,11 @@ YINGSHANG_MAX_IMPORT_BYTES = int(os.environ.get("YINGSHANG_MAX_IMPORT_BYTES", 50
 # Unconfirmed uploads (which hold personal data) are deleted after this; stalled imports are failed.
 YINGSHANG_IMPORT_EXPIRY_HOURS = int(os.environ.get("YINGSHANG_IMPORT_EXPIRY_HOURS", "24"))
 YINGSHANG_IMPORT_STALL_MINUTES = int(os.environ.get("YINGSHANG_IMPORT_STALL_MINUTES", "30"))
+# Policy matching: region-code prefixes the batch is split into, one Celery task each (comma-separated;
+# empty = one shard for the whole register, e.g. "4101,4102,…" for a province on several workers).
+YINGSHANG_MATCH_SHARDS = [p.strip() for p in os.environ.get("YINGSHANG_MATCH_SHARDS", "").split(",") if p.strip()] or [""]
+# Policy pushes per enterprise and day; the rest waits for the next days.
+YINGSHANG_PUSH_DAILY_CAP = int(os.environ.get("YINGSHANG_PUSH_DAILY_CAP", "5"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") == "1"

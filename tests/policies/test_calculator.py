@@ -249,3 +249,15 @@ def test_enterprise_page_shows_the_policy_section(org, setup, client):
     client.force_login(org.users["dispatcher"])
     html = client.get(f"/enterprises/{setup['ent'].uscc}/").content.decode()
     assert "惠企政策" in html and f"/policies/calculator/{setup['ent'].uscc}/" in html
+
+
+def test_near_misses_on_industry_or_region_are_left_out_for_the_enterprise(setup, org):
+    """Only a gap the enterprise can close is advice; a wrong industry or county is not."""
+    ent = setup["ent"]
+    item(org, rule={"all": [{"field": "industry", "op": "in", "value": ["T"]},
+                            {"field": "employees", "op": "<=", "value": 300}]}, title="其他行业事项")
+    item(org, rule={"all": [{"field": "region", "op": "in", "value": ["411621"]},
+                            {"field": "employees", "op": "<=", "value": 300}]}, title="扶沟专项")
+    calc = matching.calculator(ent)
+    assert titles(calc.near_miss) == ["研发投入奖补"]
+    assert not {"其他行业事项", "扶沟专项"} & set(titles(calc.eligible + calc.unknown))

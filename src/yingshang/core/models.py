@@ -226,7 +226,10 @@ class AuditLog(models.Model):
 class Notification(models.Model):
     """An in-app inbox entry."""
 
-    user = models.ForeignKey(User, models.CASCADE, related_name="notifications", verbose_name=_("收件人"))
+    # No database-level constraint (Django still cascades): a policy push writes 100,000s of rows at once and
+    # the deferred per-row FK checks at commit cost seconds; users are deactivated, not deleted.
+    user = models.ForeignKey(User, models.CASCADE, related_name="notifications", verbose_name=_("收件人"),
+                             db_constraint=False)
     key = models.CharField(_("去重键"), max_length=200, unique=True)
     category = models.CharField(_("类别"), max_length=32, blank=True)
     title = models.CharField(_("标题"), max_length=200)
@@ -268,7 +271,7 @@ class OutboxMessage(models.Model):
 
     key = models.CharField(_("去重键"), max_length=200, unique=True)
     channel = models.CharField(_("渠道"), max_length=10, choices=OutboxChannel.choices)
-    user = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+",
+    user = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False,
                              verbose_name=_("收件人"))
     address = models.CharField(_("地址"), max_length=200)
     subject = models.CharField(_("主题"), max_length=200, blank=True)

@@ -219,7 +219,7 @@ def do_create_redemptions(item: PolicyItem, enterprise_ids, as_of: dt.date | Non
     """Create one pending redemption per newly eligible enterprise of a 免申即享 item (idempotent); returns how many.
 
     ``amounts`` ({enterprise id: Decimal | None}) may carry estimates the matcher already computed."""
-    if item.mode != Mode.AUTO:
+    if not item.pays_out:  # tax/qualification/service benefits are applied by their own system
         return 0
     as_of, now = as_of or timezone.localdate(), timezone.now()
     ids = sorted({int(i) for i in enterprise_ids})

@@ -507,6 +507,16 @@ def display_names() -> dict:
     return _names_cache["names"]
 
 
+# A near miss on where the enterprise is registered or what it does is not advice anyone wants ("move
+# county", "change industry"): the calculator leaves those out; staff still see them in the match lists.
+FIXED_FIELDS = frozenset({"region", "industry", "legal_form"})
+
+
+def _actionable(evaluation) -> bool:
+    """True when some gap of a near miss is on a figure or status the enterprise can change."""
+    return any(gap.field not in FIXED_FIELDS for gap in evaluation.gaps)
+
+
 def calculator(enterprise: Enterprise, as_of=None) -> Calculator:
     """Every published item for one enterprise: eligible (ranked by amount, then deadline), near-miss
     (with the gap) and undecidable (with the figures to supply)."""
@@ -521,6 +531,8 @@ def calculator(enterprise: Enterprise, as_of=None) -> Calculator:
     out = Calculator(as_of=as_of)
     for item_id, evaluation in evaluations.items():
         status = _status_value(evaluation)
+        if status == "near_miss" and not _actionable(evaluation):
+            continue
         if status in STATUSES:
             item = items[item_id]
             entry = Entry(item, status, estimate(item, facts, as_of), evaluation, compiled[item_id].hidden)

@@ -31,6 +31,12 @@ class Mode(models.TextChoices):
     APPLY = "apply", _("申报")
 
 
+# Benefits the government pays out: a 免申即享 item of these kinds gets a redemption record per eligible
+# enterprise that follows it to payout. Tax, qualification and service benefits in 免申即享 mode are applied
+# by the responsible system itself (e.g. the tax authority at filing) and leave no record to pay here.
+PAYABLE_BENEFITS = ("subsidy", "loan_interest")
+
+
 class ItemStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
     REVIEW = "review", _("待审核")
@@ -94,6 +100,10 @@ class PolicyItemQuerySet(models.QuerySet):
         """Items enterprises can see and that are matched and pushed."""
         return self.filter(status=ItemStatus.PUBLISHED)
 
+    def redeemable(self) -> "PolicyItemQuerySet":
+        """Items followed to payout or approval: payable 免申即享 items and every item applied for."""
+        return self.exclude(models.Q(mode=Mode.AUTO) & ~models.Q(benefit_type__in=PAYABLE_BENEFITS))
+
     def open_on(self, day) -> "PolicyItemQuerySet":
         """Items whose application window includes ``day`` (no window = always open)."""
         return self.filter(models.Q(window_start__isnull=True) | models.Q(window_start__lte=day),
@@ -150,6 +160,11 @@ class PolicyItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def pays_out(self) -> bool:
+        """True for a 免申即享 item whose benefit is paid (redemption records follow it to payout)."""
+        return self.mode == Mode.AUTO and self.benefit_type in PAYABLE_BENEFITS
 
 
 class ItemReview(models.Model):

@@ -154,7 +154,9 @@ def figures(dimension: str, items: QuerySet | None = None, prefix: str = "") -> 
     """Figures grouped by ``dimension`` ("item", "department", "county" or "total"), most eligible first.
 
     ``items`` limits the items counted (a PolicyItem queryset); ``prefix`` limits to enterprises (and
-    counties) inside a region code prefix."""
+    counties) inside a region code prefix. By default the items followed to payout or approval
+    (``PolicyItem.objects.redeemable()``): a tax benefit applied automatically has nothing to pay."""
+    items = PolicyItem.objects.redeemable() if items is None else items
     sources = {"eligible": _eligible(dimension, items, prefix), "notified": _notified(dimension, items, prefix),
                "records": _records(dimension, items, prefix), "days": _paid_days(dimension, items, prefix)}
     keys = set(sources["eligible"]) | set(sources["notified"]) | set(sources["days"])

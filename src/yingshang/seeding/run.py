@@ -41,7 +41,8 @@ def has_enterprises() -> bool:
     return Enterprise.objects.exists()
 
 
-def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | None = None) -> SeedResult:
+def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | None = None, *,
+         policies: bool = True) -> SeedResult:
     """Write regions, departments, enterprises with certifications and the demo accounts in one
     transaction. Refuses (SeedRefused) when enterprises already exist."""
     from yingshang.enterprises.models import Certification, CreditListing, Enterprise
@@ -69,7 +70,8 @@ def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | No
 
     # Policy items, their match results and a redemption history; at province size only the library
     # (matching a million enterprises against every item belongs to the benchmark, not to the seed).
-    seed_policies(size, seed, match=size != "province", progress=say)
+    if policies:
+        seed_policies(size, seed, match=size != "province", progress=say)
     result.seconds = time.perf_counter() - started
     say(f"完成: {result.enterprises:,} 家企业、{result.certifications:,} 条资质、{len(result.users)} 个演示账号,"
         f"用时 {result.seconds:.1f} 秒")
