@@ -306,7 +306,7 @@ def _names(kind: str, codes) -> dict[str, str]:
     if kind == "county":
         return dict(Region.objects.filter(code__in=list(codes)).values_list("code", "name"))
     if kind == "size":
-        return {**dict(Size.choices), "": "未确定", "unknown": "未确定"}
+        return {**{code: str(label) for code, label in Size.choices}, "": "未确定", "unknown": "未确定"}
     table = industries.table()
     return {c: getattr(table.get(c), "name", c) for c in codes}
 
@@ -318,7 +318,7 @@ def breakdown_tables(breakdown: dict) -> list[dict]:
     for kind in ("county", "size", "section"):
         data = breakdown.get(kind) or {}
         names = _names(kind, data.keys())
-        rows = [{"code": code, "name": names.get(code, code or "未确定"),
+        rows = [{"code": code, "name": str(names.get(code, code or "未确定")),
                  **{s: int((counts or {}).get(s, 0)) for s in ("eligible", "near_miss", "unknown")}}
                 for code, counts in sorted(data.items(), key=lambda kv: -int((kv[1] or {}).get("eligible", 0)))]
         tables.append({"kind": kind, "title": titles[kind], "rows": rows,
