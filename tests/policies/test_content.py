@@ -195,6 +195,22 @@ def test_tech_sme_evaluation_limits():
     assert listed.status.value == "near_miss" and [g.field for g in listed.gaps] == ["abnormal_operation"]
 
 
+def test_tech_sme_item_cites_the_2022_evaluation_measures_under_its_stable_code():
+    # 国科发政〔2017〕115号 was replaced by 国科发政〔2022〕16号 (same thresholds); the code is an identity and
+    # keeps the old number it was minted with.
+    doc, item = next((d, i) for d, i in NATIONAL_ITEMS if i["code"] == "CN-GKFZ-2017-115-06")
+    assert doc["doc_number"] == "国科发政〔2022〕16号" and "科技型中小企业评价办法" in doc["title"]
+    assert doc["issuers"] == "科技部 财政部 税务总局"
+    assert "国科发政〔2022〕16号" in item["clause"] and "2017" not in item["clause"]
+    assert "500人" in item["clause"] and "2亿元" in item["clause"]
+
+
+def test_no_national_item_cites_a_replaced_document_in_its_clause():
+    replaced = ("国科发政〔2017〕115号",)
+    for doc, item in NATIONAL_ITEMS:
+        assert not any(r in item["clause"] or r == doc["doc_number"] for r in replaced), item["code"]
+
+
 def test_rd_excluded_industries_do_not_get_the_super_deduction():
     assert evaluate("CN-2023-07-01", TODAY, rd_expense=50, industry="3311").status.value == "eligible"
     assert evaluate("CN-2023-07-01", TODAY, rd_expense=50, industry="5211").status.value != "eligible"  # 零售

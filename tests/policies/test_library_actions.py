@@ -271,3 +271,16 @@ def test_attachment_size_and_type_limits(lib, settings, tmp_path):
     att = actions.do_add_attachment(lib.officer, lib.doc, SimpleUploadedFile("原文.pdf", b"%PDF-1.4"), "政策原文")
     assert att.name == "政策原文" and lib.doc.attachments.count() == 1
     assert audit_of(lib.doc, AuditAction.UPDATE)[0].changes["attachments"] == [None, "政策原文"]
+
+
+@pytest.mark.parametrize("change", [{"mode": "auto"}, {"benefit_type": "tax"}])
+def test_mode_or_benefit_type_change_rematches_a_published_item(lib, change, django_capture_on_commit_callbacks):
+    # 免申即享 and payable items get redemptions from the matcher, so switching either must re-match.
+    item = make_item(lib, ItemStatus.PUBLISHED)
+    lib.enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        item = actions.do_update_item(lib.officer, item, change)
+    key, value = next(iter(change.items()))
+    assert getattr(item, key) == value and item.revision == 2
+    assert lib.enqueued == [("policies.match_item", item.pk, "change")]
+    assert audit_of(item, AuditAction.UPDATE)[0].changes["revision"] == [1, 2]

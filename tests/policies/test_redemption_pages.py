@@ -142,8 +142,11 @@ def test_stats_page_draws_the_rate_chart_when_there_is_a_rate(org, auto):
     from yingshang.policies.models import MatchResult
 
     item, rows = auto
-    MatchResult.objects.create(item=item, as_of="2025-01-01", revision=1, eligible=b"", near_miss=b"", unknown=b"",
-                               eligible_count=4, breakdown={"county": {"411602": {"eligible": 4}}})
+    from yingshang.policies.engine.store import pack_ids
+
+    ids = [r.enterprise_id for r in rows]  # the stored set must hold them: confirmation refuses the ineligible
+    MatchResult.objects.create(item=item, as_of="2025-01-01", revision=1, eligible=pack_ids(ids), near_miss=b"",
+                               unknown=b"", eligible_count=4, breakdown={"county": {"411602": {"eligible": 4}}})
     officer = org.users["policy_officer"]
     reds.do_confirm_redemptions(officer, item, [rows[0].pk])
     reds.do_record_payout(officer, [rows[0].pk], "PZ-S1")

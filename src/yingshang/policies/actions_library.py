@@ -31,8 +31,9 @@ from yingshang.policies.models import (AllocationRule, BenefitType, ItemReview, 
                                        PolicyDocument, PolicyItem)
 
 MATCH_JOB = "policies.match_item"
-# Changing one of these changes who qualifies or how much: new revision, re-match when published.
-MATCHING_FIELDS = ("rule", "params", "amount_formula", "amount_floor", "amount_cap")
+# Changing one of these changes who qualifies, how much, or how it is delivered (mode: 免申即享 items get
+# redemptions; benefit_type: only payable ones do): new revision, re-match when published.
+MATCHING_FIELDS = ("rule", "params", "amount_formula", "amount_floor", "amount_cap", "mode", "benefit_type")
 EDITABLE_STATUSES = {ItemStatus.DRAFT, ItemStatus.PUBLISHED, ItemStatus.SUSPENDED}
 LIVE_STATUSES = (ItemStatus.PUBLISHED, ItemStatus.SUSPENDED)
 
@@ -460,8 +461,8 @@ def _insert_item(actor, document: PolicyDocument, clean: dict) -> PolicyItem:
 
 
 def do_update_item(actor, item: PolicyItem, data: dict[str, Any]) -> PolicyItem:
-    """Change an item's fields (only those given). A change of rule, parameters or amount bumps the
-    revision; on a published item it re-matches after commit."""
+    """Change an item's fields (only those given). A change of rule, parameters, amount, mode or benefit
+    type bumps the revision; on a published item it re-matches after commit."""
     access.access_policy_write(actor, item)
     clean = clean_item(data, partial=True)
     if "department" in clean:
@@ -485,6 +486,13 @@ def _apply_update(actor, item: PolicyItem, clean: dict) -> PolicyItem:
     if item.status not in EDITABLE_STATUSES:
         raise Conflict(f"{_status_label(item.status)}的政策事项不能修改"
                        + ("(请先由审核人退回)" if item.status == ItemStatus.REVIEW else ""))
+    if clean.get("budget") is not None:  # checked under the item lock that confirmations and approvals take
+        from yingshang.policies.actions_redemption import committed_amount
+
+        committed = committed_amount(item.pk)
+        if Decimal(clean["budget"]) < committed:
+            raise ValidationFailed(f"budget: 预算不能低于已确认/已批准的金额 {committed:.2f} 元",
+                                   fields={"budget": f"不能低于已确认/已批准的金额 {committed:.2f} 元"})
     before = audit.snapshot(item, ITEM_AUDIT)
     for key, value in clean.items():
         setattr(item, key, value)

@@ -4,13 +4,22 @@ Budget rule: for an item with a budget, the committed amount (confirmed/paid/rec
 approved/paid/received applications) never exceeds it. Every write that commits money locks the item
 row first (SELECT … FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises
 writers), so two departments' clerks confirming at once cannot both spend the same remainder.
+
+Allocation when the remainder cannot cover every open (pending/short) claim of the item: the rule is
+decided over ALL open claims, not only the ticked rows. 按符合条件先后: earlier claims are served first; a
+selection whose later rows would go short while earlier, still-fundable claims are left unticked is
+refused with a message naming them (we never confirm a row the clerk did not tick). 按比例: each open
+claim's share is remainder × amount ÷ total of all open claims (rounded down to the fen); the ticked rows
+are confirmed at their share, the others keep theirs for later.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+import numpy as np
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
@@ -35,6 +44,9 @@ MANAGER_ROLES = (Role.POLICY_OFFICER, Role.DEPT_LEADER)
 MAX_REF = 64
 REDEMPTION_LINK = "/policies/redemption/mine/"
 EACH_LIMIT = 200  # above this many rows, notifications go set-based with a common text
+MAX_ID = 2**63 - 1  # ids are 64-bit: a bigger number is a client's mistake, not a 500
+MAX_SELECTION = 10000
+INELIGIBLE_FLAG = "企业已不再符合条件,请核实后决定是否取消"
 
 
 # ---------------------------------------------------------------- access
@@ -238,10 +250,12 @@ def do_create_redemptions(item: PolicyItem, enterprise_ids, as_of: dt.date | Non
 # ---------------------------------------------------------------- confirmation within the budget
 @dataclass
 class Allocation:
-    """The outcome of one confirmation: per redemption (confirmed amount, shortfall, status)."""
+    """The outcome of one confirmation: per selected redemption (confirmed amount, shortfall, status)."""
 
     decided: dict[int, tuple[Decimal | None, Decimal, str]] = field(default_factory=dict)
     remaining_before: Decimal | None = None
+    # "order" only: unselected earlier claims the budget would serve first while a selected one goes short.
+    passed_over: list = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for _, _, s in self.decided.values() if s == status)
@@ -255,23 +269,49 @@ class Allocation:
         return sum(1 for _, short, s in self.decided.values() if s == RS.CONFIRMED and short > 0)
 
 
-def allocate(rows: list[Redemption], remaining: Decimal | None, rule: str) -> Allocation:
-    """Decide amounts for ``rows`` (in eligibility order) given the remaining budget (None = unlimited)."""
+@dataclass(frozen=True)
+class Claim:
+    """An open (pending/short) redemption as the allocation sees it."""
+
+    pk: int
+    enterprise_id: int
+    amount_estimated: Decimal
+
+
+def allocate(rows: list, remaining: Decimal | None, rule: str, open_rows: list | None = None) -> Allocation:
+    """Decide amounts for the selected ``rows`` given the remaining budget (None = unlimited).
+
+    ``open_rows`` are ALL open claims of the item in eligibility order (``rows`` among them; default: just
+    ``rows``). When the remainder cannot cover them all, the rule is applied over all of them, so a
+    selection never takes money an earlier claim (order) or a proportional share (pro rata) is owed."""
+    pool = _pool(rows, open_rows)
     result = Allocation(remaining_before=remaining)
-    total = sum((r.amount_estimated for r in rows), ZERO)
+    total = sum((r.amount_estimated for r in pool), ZERO)
     if remaining is None or total <= remaining:
-        result.decided = {r.pk: (r.amount_estimated, ZERO, RS.CONFIRMED) for r in rows}
+        decided = {r.pk: (r.amount_estimated, ZERO, RS.CONFIRMED) for r in pool}
     elif remaining <= 0:
-        result.decided = {r.pk: (None, r.amount_estimated, RS.SHORT) for r in rows}
+        decided = {r.pk: (None, r.amount_estimated, RS.SHORT) for r in pool}
     elif rule == AllocationRule.PRO_RATA:
-        result.decided = _pro_rata(rows, remaining, total)
+        decided = _pro_rata(pool, remaining, total)
     else:
-        result.decided = _in_order(rows, remaining)
+        decided = _in_order(pool, remaining)
+    chosen = {r.pk for r in rows}
+    result.decided = {pk: d for pk, d in decided.items() if pk in chosen}
+    if result.count(RS.SHORT) and remaining is not None and remaining > 0:
+        result.passed_over = [r for r in pool if r.pk not in chosen and decided[r.pk][2] == RS.CONFIRMED]
     return result
 
 
+def _pool(rows: list, open_rows: list | None) -> list:
+    if open_rows is None:
+        return list(rows)
+    known = {r.pk for r in open_rows}
+    return list(open_rows) + [r for r in rows if r.pk not in known]  # defensive: a stray row counts as latest
+
+
 def _pro_rata(rows, remaining: Decimal, total: Decimal) -> dict:
-    # Rounded down to the fen per row, so the sum never exceeds the remainder.
+    # Every open claim's share of the remainder, rounded down to the fen, so the sum never exceeds it.
+    # A claim confirmed later gets at least the share computed now (the rounding leftovers stay in the pot).
     out = {}
     for r in rows:
         share = (r.amount_estimated * remaining / total).quantize(FEN, rounding=ROUND_DOWN)
@@ -293,17 +333,45 @@ def _in_order(rows, remaining: Decimal) -> dict:
     return out
 
 
-def _clean_ids(ids) -> list[int]:
-    try:
-        clean = sorted({int(i) for i in ids})
-    except (TypeError, ValueError):
-        raise ValidationFailed("ids: 应为兑现记录编号的列表", fields={"ids": "应为整数列表"}) from None
+def _check_passed_over(alloc: Allocation) -> None:
+    """Refuse (we never confirm rows the clerk did not tick) a selection that would leave earlier claims the
+    budget serves first unconfirmed while its own later rows go short: the clerk must include them."""
+    if not alloc.passed_over:
+        return
+    waiting = sum((r.amount_estimated for r in alloc.passed_over), ZERO)
+    raise Conflict(f"按符合条件先后分配预算:剩余预算 {alloc.remaining_before:.2f} 元不足以兑现全部待确认记录,"
+                   f"尚有 {len(alloc.passed_over)} 条更早符合条件的兑现记录(合计 {waiting:.2f} 元)未勾选,"
+                   f"所选记录中有 {alloc.count(RS.SHORT)} 条排在其后,不能越过它们确认。请一并勾选或先确认更早的记录。")
+
+
+def _one_id(raw, name: str) -> int:
+    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not re.fullmatch(r"[0-9]{1,19}", text) or not 1 <= int(text) <= MAX_ID:
+        raise ValidationFailed(f"{name}: 兑现记录编号应为 1 至 {MAX_ID} 之间的整数,收到「{str(raw)[:20]}」",
+                               fields={name: "应为正整数编号"})
+    return int(text)
+
+
+def _clean_ids(ids, name: str = "ids") -> list[int]:
+    if ids is None or isinstance(ids, (str, bytes, dict)) or not hasattr(ids, "__iter__"):
+        raise ValidationFailed(f"{name}: 应为兑现记录编号的列表", fields={name: "应为整数列表"})
+    clean = sorted({_one_id(i, name) for i in ids})
     if not clean:
-        raise ValidationFailed("ids: 请至少选择一条兑现记录", fields={"ids": "不能为空"})
+        raise ValidationFailed(f"{name}: 请至少选择一条兑现记录", fields={name: "不能为空"})
+    if len(clean) > MAX_SELECTION:
+        raise ValidationFailed(f"{name}: 一次最多处理 {MAX_SELECTION} 条兑现记录", fields={name: "过多"})
     return clean
 
 
-def _confirmable_rows(item: PolicyItem, ids: list[int]) -> tuple[list[Redemption], int]:
+def _stored_eligible(item: PolicyItem) -> np.ndarray | None:
+    """The item's stored eligible enterprise ids (sorted), or None when the matcher stored no results yet."""
+    from yingshang.policies.matching import matched_ids
+
+    ids, as_of = matched_ids(item, "eligible")
+    return None if as_of is None else ids
+
+
+def _confirmable_rows(item: PolicyItem, ids: list[int], eligible) -> tuple[list[Redemption], int]:
     """The selected rows that can be confirmed (locked, in eligibility order) and how many were already done."""
     rows = list(Redemption.objects.select_for_update().filter(item=item, pk__in=ids).order_by("eligible_at", "id"))
     missing = sorted(set(ids) - {r.pk for r in rows})
@@ -312,11 +380,27 @@ def _confirmable_rows(item: PolicyItem, ids: list[int]) -> tuple[list[Redemption
     cancelled = [r.pk for r in rows if r.status == RS.CANCELLED]
     if cancelled:
         raise Conflict(f"兑现记录 {', '.join(map(str, cancelled[:10]))} 已取消,不能确认")
-    unpriced = [r.pk for r in rows if r.status in CONFIRMABLE and r.amount_estimated is None]
+    todo = [r for r in rows if r.status in CONFIRMABLE]
+    unpriced = [r.pk for r in todo if r.amount_estimated is None]
     if unpriced:
         raise Conflict(f"兑现记录 {', '.join(map(str, unpriced[:10]))} 缺少测算金额(企业数据不全),请先补充数据或取消")
-    todo = [r for r in rows if r.status in CONFIRMABLE]
+    if eligible is not None and todo:
+        gone = [r.pk for r, ok in zip(todo, np.isin([r.enterprise_id for r in todo], eligible)) if not ok]
+        if gone:
+            raise Conflict(f"兑现记录 {', '.join(map(str, gone[:10]))} 的企业按最新匹配结果已不再符合条件,不能确认,"
+                           "请取消这些记录")
     return todo, len(rows) - len(todo)
+
+
+def _open_claims(item: PolicyItem, eligible) -> list[Claim]:
+    """Every open, priced claim of the item (still eligible per the stored results), in eligibility order."""
+    rows = (Redemption.objects.filter(item=item, status__in=CONFIRMABLE, amount_estimated__isnull=False)
+            .order_by("eligible_at", "id").values_list("pk", "enterprise_id", "amount_estimated"))
+    claims = [Claim(*r) for r in rows.iterator(chunk_size=5000)]
+    if eligible is None or not claims:
+        return claims
+    keep = np.isin(np.fromiter((c.enterprise_id for c in claims), dtype=np.int64, count=len(claims)), eligible)
+    return [c for c, ok in zip(claims, keep) if ok]
 
 
 def _write_allocation(actor, item: PolicyItem, rows: list[Redemption], alloc: Allocation, now: dt.datetime) -> None:
@@ -363,15 +447,20 @@ class ConfirmResult:
 
 
 def do_confirm_redemptions(actor, item: PolicyItem, ids) -> ConfirmResult:
-    """Confirm selected pending/short redemptions of an item; when the budget is short apply its allocation rule."""
+    """Confirm selected pending/short redemptions of an item; when the budget cannot cover every open claim
+    of the item, its allocation rule is applied over all of them (see ``allocate``)."""
     access_manage(actor, item)
     ids = _clean_ids(ids)
     with transaction.atomic():
         item = lock_item(item)
-        rows, skipped = _confirmable_rows(item, ids)
+        eligible = _stored_eligible(item)
+        rows, skipped = _confirmable_rows(item, ids, eligible)
         if not rows:
             raise Conflict("所选兑现记录均已确认或已处理,无需重复确认")
-        alloc = allocate(rows, remaining_budget(item), item.allocation)
+        remaining = remaining_budget(item)
+        pool = None if remaining is None else _open_claims(item, eligible)
+        alloc = allocate(rows, remaining, item.allocation, pool)
+        _check_passed_over(alloc)
         now = timezone.now()
         _write_allocation(actor, item, rows, alloc, now)
         _notify_confirmation(item, rows, alloc, now)
@@ -466,6 +555,69 @@ def do_cancel_redemption(actor, redemption: Redemption, reason: str) -> Redempti
     return row
 
 
+
+# ---------------------------------------------------------------- enterprises that no longer qualify
+def _rows_of(item: PolicyItem, ids: list[int], statuses) -> list[Redemption]:
+    """The item's redemptions of these enterprises in these statuses, locked (ids in chunks: IN-list limits)."""
+    out = []
+    for start in range(0, len(ids), CHUNK):
+        out += Redemption.objects.select_for_update().filter(
+            item=item, enterprise_id__in=ids[start:start + CHUNK], status__in=statuses).order_by("id")
+    return out
+
+
+def _cancel_open(item: PolicyItem, ids: list[int], reason: str, now: dt.datetime) -> list[Redemption]:
+    rows = _rows_of(item, ids, CONFIRMABLE)
+    for start in range(0, len(rows), CHUNK):
+        Redemption.objects.filter(pk__in=[r.pk for r in rows[start:start + CHUNK]]).update(
+            status=RS.CANCELLED, note=reason, confirmed_by=None, confirmed_at=None)
+    audit.record_bulk("系统", AuditAction.TRANSITION, [
+        ("policies.redemption", str(r.pk), f"{item.title} 兑现 #{r.pk}",
+         {"status": [r.status, RS.CANCELLED.value], "note": [r.note, reason]}) for r in rows], reason=reason, at=now)
+    for r in rows:
+        r.status, r.note, r.item = RS.CANCELLED, reason, item
+    return rows
+
+
+def _flag_confirmed(item: PolicyItem, ids: list[int], reason: str, now: dt.datetime) -> list[Redemption]:
+    # Confirmed money is a department's decision: we do not undo it, we ask the department to look again.
+    note = f"{reason}:{INELIGIBLE_FLAG}"[:300]
+    rows = [r for r in _rows_of(item, ids, (RS.CONFIRMED,)) if r.note != note]  # idempotent on re-runs
+    audit.record_bulk("系统", AuditAction.UPDATE, [
+        ("policies.redemption", str(r.pk), f"{item.title} 兑现 #{r.pk}", {"note": [r.note, note]}) for r in rows],
+        reason=reason, at=now)
+    for r in rows:
+        r.note = note
+    Redemption.objects.bulk_update(rows, ["note"], batch_size=CHUNK)
+    return rows
+
+
+def do_cancel_ineligible_redemptions(item: PolicyItem, enterprise_ids, reason: str = "不再符合条件") -> int:
+    """Cancel the pending/short redemptions of enterprises that no longer qualify (called by the matcher inside
+    its transaction; frees their claim on the budget); confirmed ones are flagged and the department told,
+    paid ones left alone. Returns how many were cancelled."""
+    ids = sorted({int(i) for i in enterprise_ids})
+    reason = ((reason or "").strip() or "不再符合条件")[:300]
+    if not ids:
+        return 0
+    with transaction.atomic():
+        lock_item(item)  # serialised with confirmations, which decide over all open claims
+        now = timezone.now()
+        cancelled = _cancel_open(item, ids, reason, now)
+        flagged = _flag_confirmed(item, ids, reason, now)
+        _notify_each(cancelled, "cancelled", f"「{item.title}」兑现已取消", lambda r: f"原因:{reason}",
+                     f"原因:{reason}")
+        _notify_ineligible(item, len(cancelled), len(flagged), reason, now)
+    return len(cancelled)
+
+
+def _notify_ineligible(item: PolicyItem, cancelled: int, flagged: int, reason: str, now: dt.datetime) -> None:
+    parts = ([f"{cancelled} 条待确认兑现已自动取消"] if cancelled else []) + (
+        [f"{flagged} 条已确认未拨付的兑现请核实后决定是否取消"] if flagged else [])
+    if parts:
+        _notify(department_officers(item), f"redemption-ineligible:{item.pk}:{now.timestamp():.6f}",
+                f"「{item.title}」有企业{reason}:" + ";".join(parts), link=f"/policies/redemption/?item={item.pk}")
+
 __all__ = ["do_create_redemptions", "do_confirm_redemptions", "do_release_short", "do_record_payout",
-           "do_confirm_receipt", "do_cancel_redemption", "allocate", "budget_summary", "committed_amount",
-           "remaining_budget", "estimate_amount", "access_manage", "access_record_read", "visible_records"]
+           "do_confirm_receipt", "do_cancel_redemption", "do_cancel_ineligible_redemptions", "allocate",
+           "budget_summary", "committed_amount", "remaining_budget", "estimate_amount", "access_manage", "access_record_read", "visible_records"]

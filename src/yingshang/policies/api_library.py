@@ -11,6 +11,7 @@ import math
 from typing import Any, Optional
 
 from django.db.models import Prefetch, Q
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 from pydantic import ConfigDict
@@ -19,6 +20,7 @@ from yingshang.core.api import MAX_ID
 from yingshang.core.apiauth import BearerTokenAuth, SessionAuth
 from yingshang.core.errors import NotFound, ValidationFailed
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
+from yingshang.core.redact import redact_fields
 from yingshang.enterprises.api import Number
 from yingshang.policies import access, actions_library as actions, search
 from yingshang.policies.models import PolicyAttachment, PolicyDocument, PolicyItem
@@ -73,7 +75,7 @@ class DocumentIn(Schema):
 class AttachmentOut(Schema):
     id: int
     name: str
-    url: str
+    url: str = Field(description="下载地址(与政策文件相同的访问权限)")
 
 
 class ItemBrief(Schema):
@@ -241,24 +243,35 @@ def rule_sentences(rule: dict, params: dict, as_of=None) -> list[str]:
         return ["(规则无法解读,请检查申报条件)"]
 
 
-def brief(item: PolicyItem, today: dt.date | None = None) -> dict:
-    """The list representation of an item."""
+# Officer-entered free text: redacted for everyone but staff (DOMAIN §4).
+ITEM_TEXTS = ("summary", "clause", "materials", "amount_note")
+DOCUMENT_TEXTS = ("full_text",)
+
+
+def brief(item: PolicyItem, today: dt.date | None = None, *, staff: bool = False) -> dict:
+    """The list representation of an item (free text redacted unless ``staff``)."""
     today = today or timezone.localdate()
     doc = item.document
     open_now = (item.window_start is None or item.window_start <= today) and (
         item.window_end is None or today <= item.window_end)
-    return {"id": item.pk, "code": item.code, "title": item.title, "benefit_type": item.benefit_type,
-            "benefit_type_label": item.get_benefit_type_display(), "mode": item.mode,
-            "mode_label": item.get_mode_display(), "status": item.status, "status_label": item.get_status_display(),
-            "department": _code_name(item.department), "window_start": item.window_start,
-            "window_end": item.window_end, "open_now": open_now, "budget": money(item.budget),
-            "amount_note": item.amount_note, "published_at": item.published_at,
-            "document": {"id": doc.pk, "title": doc.title, "doc_number": doc.doc_number}}
+    out = {"id": item.pk, "code": item.code, "title": item.title, "benefit_type": item.benefit_type,
+           "benefit_type_label": item.get_benefit_type_display(), "mode": item.mode,
+           "mode_label": item.get_mode_display(), "status": item.status, "status_label": item.get_status_display(),
+           "department": _code_name(item.department), "window_start": item.window_start,
+           "window_end": item.window_end, "open_now": open_now, "budget": money(item.budget),
+           "amount_note": item.amount_note, "published_at": item.published_at,
+           "document": {"id": doc.pk, "title": doc.title, "doc_number": doc.doc_number}}
+    return out if staff else redact_fields(out, ITEM_TEXTS)
 
 
-def detail(item: PolicyItem) -> dict:
-    """The full representation of an item, with the rule in words."""
-    return {**brief(item), "summary": item.summary, "clause": item.clause, "keywords": item.keywords,
+def detail(item: PolicyItem, *, staff: bool = False) -> dict:
+    """The full representation of an item, with the rule in words (free text redacted unless ``staff``)."""
+    out = _detail(item)
+    return out if staff else redact_fields(out, ITEM_TEXTS)
+
+
+def _detail(item: PolicyItem) -> dict:
+    return {**brief(item, staff=True), "summary": item.summary, "clause": item.clause, "keywords": item.keywords,
             "materials": item.materials or [], "rule": item.rule or {}, "params": item.params or {},
             "rule_sentences": rule_sentences(item.rule or {}, item.params or {}),
             "amount_formula": item.amount_formula, "amount_floor": money(item.amount_floor),
@@ -266,14 +279,21 @@ def detail(item: PolicyItem) -> dict:
             "region": _code_name(item.document.region)}
 
 
+def attachment_url(att: PolicyAttachment) -> str:
+    """The access-checked download address (never /media/: that storage also holds personal data)."""
+    return reverse("policies:attachment_download", args=[att.document_id, att.pk])
+
+
 def document_dict(doc: PolicyDocument, user) -> dict:
+    staff = access.is_staff(user)
     items = access.visible_items(user, doc.items.select_related("department", "document"))
-    return {"id": doc.pk, "title": doc.title, "doc_number": doc.doc_number, "issuers": doc.issuers,
-            "departments": [_code_name(d) for d in doc.departments.all()], "published_on": doc.published_on,
-            "effective_from": doc.effective_from, "expires_on": doc.expires_on, "region": _code_name(doc.region),
-            "source_url": doc.source_url, "full_text": doc.full_text,
-            "attachments": [{"id": a.pk, "name": a.name, "url": a.file.url} for a in doc.attachments.all()],
-            "items": [brief(i) for i in items.order_by("id")]}
+    out = {"id": doc.pk, "title": doc.title, "doc_number": doc.doc_number, "issuers": doc.issuers,
+           "departments": [_code_name(d) for d in doc.departments.all()], "published_on": doc.published_on,
+           "effective_from": doc.effective_from, "expires_on": doc.expires_on, "region": _code_name(doc.region),
+           "source_url": doc.source_url, "full_text": doc.full_text,
+           "attachments": [{"id": a.pk, "name": a.name, "url": attachment_url(a)} for a in doc.attachments.all()],
+           "items": [brief(i, staff=staff) for i in items.order_by("id")]}
+    return out if staff else redact_fields(out, DOCUMENT_TEXTS)
 
 
 def _items():
@@ -403,7 +423,7 @@ def list_items(request, q: str = Query("", max_length=100), department: str = ""
     rows, total, pages = _page_of(qs, page, per_page)
     today = timezone.localdate()
     return {"total": total, "page": page, "pages": pages, "per_page": per_page,
-            "items": [brief(i, today) for i in rows]}
+            "items": [brief(i, today, staff=staff) for i in rows]}
 
 
 @router.get("/policy-items/{item_id}", auth=PUBLIC, response={200: ItemOut, **ERRORS},
@@ -411,7 +431,7 @@ def list_items(request, q: str = Query("", max_length=100), department: str = ""
 def read_item(request, item_id: int = ItemId):
     item = get_item(item_id)
     access.access_policy_read(request.auth, item)
-    return detail(item)
+    return detail(item, staff=access.is_staff(request.auth))
 
 
 @router.post("/policy-items", response={201: ItemOut, **CONFLICT}, summary="新增政策事项(草稿)",
@@ -420,46 +440,46 @@ def create_item(request, payload: ItemCreate):
     data = payload.model_dump(exclude_unset=True)
     doc = get_document(data.pop("document"))
     item = actions.do_create_item(request.auth, doc, data)
-    return Status(201, detail(get_item(item.pk)))
+    return Status(201, detail(get_item(item.pk), staff=True))
 
 
 @router.patch("/policy-items/{item_id}", response={200: ItemOut, **CONFLICT}, summary="修改政策事项",
-              description=MONEY_NOTE + "修改已发布事项的规则、参数或金额会重新匹配企业。")
+              description=MONEY_NOTE + "修改已发布事项的规则、参数、金额、兑现方式或支持方式会重新匹配企业。")
 def patch_item(request, payload: ItemIn, item_id: int = ItemId):
     item = actions.do_update_item(request.auth, get_item(item_id), payload.model_dump(exclude_unset=True))
-    return detail(get_item(item.pk))
+    return detail(get_item(item.pk), staff=True)
 
 
 @router.post("/policy-items/{item_id}/submit", response={200: ItemOut, **CONFLICT}, summary="提交审核")
 def submit_item(request, item_id: int = ItemId):
     actions.do_submit_item(request.auth, get_item(item_id))
-    return detail(get_item(item_id))
+    return detail(get_item(item_id), staff=access.is_staff(request.auth))
 
 
 @router.post("/policy-items/{item_id}/review", response={200: ItemOut, **CONFLICT},
              summary="审核:通过即发布,退回须填写原因(提交人不能审核自己的事项)")
 def review_item(request, payload: ReviewIn, item_id: int = ItemId):
     actions.do_review_item(request.auth, get_item(item_id), payload.approve, payload.reason)
-    return detail(get_item(item_id))
+    return detail(get_item(item_id), staff=access.is_staff(request.auth))
 
 
 @router.post("/policy-items/{item_id}/publish", response={200: ItemOut, **CONFLICT},
              summary="发布(审核通过的简写)")
 def publish_item(request, item_id: int = ItemId):
     actions.do_review_item(request.auth, get_item(item_id), True, "")
-    return detail(get_item(item_id))
+    return detail(get_item(item_id), staff=access.is_staff(request.auth))
 
 
 @router.post("/policy-items/{item_id}/suspend", response={200: ItemOut, **CONFLICT}, summary="暂停(须填写原因)")
 def suspend_item(request, payload: ReasonIn, item_id: int = ItemId):
     actions.do_suspend_item(request.auth, get_item(item_id), payload.reason)
-    return detail(get_item(item_id))
+    return detail(get_item(item_id), staff=access.is_staff(request.auth))
 
 
 @router.post("/policy-items/{item_id}/resume", response={200: ItemOut, **CONFLICT}, summary="恢复发布")
 def resume_item(request, item_id: int = ItemId, payload: Optional[ReasonIn] = None):
     actions.do_resume_item(request.auth, get_item(item_id), payload.reason if payload else "")
-    return detail(get_item(item_id))
+    return detail(get_item(item_id), staff=access.is_staff(request.auth))
 
 
 @router.post("/policy-items/{item_id}/preview", response={200: PreviewOut, 400: RuleErrorOut,

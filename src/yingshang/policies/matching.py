@@ -9,9 +9,10 @@ county" is not advice anyone wants). The guard conditions are hidden from the ex
 
 Results are stored per (item, shard) in MatchResult as packed id arrays. A shard is a region-code prefix
 (settings ``YINGSHANG_MATCH_SHARDS``, default one shard "" = everything); ``jobs.py`` fans shards out as
-background jobs. Storing a shard compares the new eligible ids with the stored ones: the newly eligible
-get a push (and, for 免申即享 items, redemption records) in the same transaction, so a retried or doubled
-run stores the same arrays and pushes nothing new.
+background jobs. Storing (``matching_store``) compares the new eligible ids with the stored ones in one
+transaction: the newly eligible get a push (and, for 免申即享 items, redemption records), those gone lose
+their open redemptions, and a result of an item revision that is no longer current is dropped, so a
+retried, doubled or overtaken run changes nothing.
 """
 from __future__ import annotations
 
@@ -29,14 +30,20 @@ from django.utils import timezone
 
 from yingshang.core.errors import ValidationFailed
 from yingshang.enterprises.models import FIGURE_LABELS, Enterprise
-from yingshang.policies.models import ItemStatus, MatchResult, MatchRun, Mode, PolicyItem
+from yingshang.policies.matching_store import (  # noqa: F401  (the storing half, re-exported)
+    EMPTY,
+    STATUSES,
+    apply_rows,
+    consequences,
+    store_match,
+    stored_ids,
+)
+from yingshang.policies.models import ItemStatus, MatchResult, MatchRun, PolicyItem
 
 log = logging.getLogger("yingshang.policies")
 
-STATUSES = ("eligible", "near_miss", "unknown")
 STATUS_LABELS = {"eligible": "符合条件", "near_miss": "差一个条件", "unknown": "无法判断"}
 EXTRA_FIGURE_LABELS = {"established_on": "成立日期", "size": "企业规模(由从业人员、营业收入、资产总额认定)"}
-EMPTY = np.zeros(0, dtype=np.int64)
 
 
 # ---------------------------------------------------------------- the rule of an item
@@ -145,70 +152,6 @@ def preview(rule, params, *, as_of: dt.date | None = None, region_prefix: str = 
 
 def _plain_counts(counts: dict) -> dict:
     return {getattr(k, "value", k): int(v) for k, v in counts.items()}
-
-
-# ---------------------------------------------------------------- storing results
-def stored_ids(result: MatchResult | None, status: str) -> np.ndarray:
-    from yingshang.policies.engine import store
-
-    if result is None or not result.revision:
-        return EMPTY
-    return store.unpack_ids(bytes(getattr(result, status)))
-
-
-def _locked_result(item: PolicyItem, shard: str, as_of: dt.date) -> MatchResult:
-    """The (item, shard) row, locked for this transaction; created empty (revision 0) when missing.
-
-    INSERT … ON CONFLICT DO NOTHING first, so two concurrent runs queue on the same row instead of one
-    failing on the unique constraint."""
-    MatchResult.objects.bulk_create([MatchResult(item=item, shard=shard, as_of=as_of, revision=0, eligible=b"",
-                                                 near_miss=b"", unknown=b"")], ignore_conflicts=True)
-    return MatchResult.objects.select_for_update().get(item=item, shard=shard)
-
-
-def _write(result: MatchResult, ids: dict[str, np.ndarray], item: PolicyItem, as_of: dt.date,
-           breakdown: dict | None) -> None:
-    from yingshang.policies.engine import store
-
-    for status in STATUSES:
-        setattr(result, status, store.pack_ids(ids[status]))
-        setattr(result, f"{status}_count", int(len(ids[status])))
-    if breakdown is not None:
-        result.breakdown = breakdown
-    result.revision, result.as_of, result.computed_at = item.revision, as_of, timezone.now()
-    result.save()
-
-
-def consequences(item: PolicyItem, newly: np.ndarray, reason: str, as_of: dt.date,
-                 amounts: dict | None = None) -> dict:
-    """Push the newly eligible enterprises; for 免申即享 items also create their redemption records."""
-    from yingshang.policies import push
-
-    outcome = push.do_push(item, newly, reason, amounts=amounts)
-    created = 0
-    if item.mode == Mode.AUTO:
-        from yingshang.policies import actions_redemption
-
-        created = actions_redemption.do_create_redemptions(item, [int(i) for i in newly], as_of)
-    return {"pushed": outcome.sent, "deferred": outcome.deferred, "opted_out": outcome.opted_out,
-            "redemptions": created or 0}
-
-
-def store_match(item: PolicyItem, shard: str, match, register, as_of: dt.date, reason: str) -> dict:
-    """Store one item's ItemMatch for a shard and act on the newly eligible (one transaction)."""
-    ids = {status: match.ids(status) for status in STATUSES}
-    breakdown = match.breakdown(register)
-    with transaction.atomic():
-        result = _locked_result(item, shard, as_of)
-        first = not result.revision
-        old = stored_ids(result, "eligible")
-        newly = np.setdiff1d(ids["eligible"], old, assume_unique=True)
-        gone = int(len(np.setdiff1d(old, ids["eligible"], assume_unique=True)))
-        _write(result, ids, item, as_of, breakdown)
-        stats = {"eligible": int(len(ids["eligible"])), "newly": int(len(newly)), "gone": gone}
-        if len(newly):
-            stats.update(consequences(item, newly, "publish" if first and reason == "qualify" else reason, as_of))
-    return stats
 
 
 # ---------------------------------------------------------------- one item
@@ -349,12 +292,23 @@ def run_enterprises(ids, as_of=None) -> MatchRun | None:
     run = MatchRun.objects.create(kind="enterprises", as_of=as_of, shards_total=1)
     shards = shard_prefixes()
     homes = {ent: shard_of(f.get("region") or "", shards) for ent, f in facts.items()}
-    newly_total = 0
+    newly_total, registers = 0, _RegisterCache()
     for item_id in compiled:
+        item = items[item_id]
         status = {ent: _status_value(ev[item_id]) for ent, ev in evaluations.items()}
         status.update({ent: "ineligible" for ent in ids if ent not in facts})  # deleted enterprises
-        newly_total += _apply_rows(items[item_id], status, homes, facts, as_of)
+        newly_total += apply_rows(item, status, homes, as_of, registers,
+                                  lambda ent, item=item: estimate(item, facts[ent], as_of))
     return _finish_run(run, {"enterprises": len(ids), "items": len(compiled), "newly": newly_total})
+
+
+class _RegisterCache(dict):
+    """Shard registers, cut once per run (for recounting the breakdown of the changed results)."""
+
+    def __call__(self, shard: str):
+        if shard not in self:
+            self[shard] = shard_register(shard)
+        return self[shard]
 
 
 def _status_value(evaluation) -> str:
@@ -365,33 +319,6 @@ def _finish_run(run: MatchRun, stats: dict) -> MatchRun:
     run.stats, run.shards_done, run.finished_at = stats, run.shards_total, timezone.now()
     run.save(update_fields=["stats", "shards_done", "finished_at"])
     return run
-
-
-def _apply_rows(item: PolicyItem, status: dict[int, str], homes: dict[int, str | None], facts: dict,
-                as_of: dt.date) -> int:
-    """Move the enterprises to their new status in the item's stored arrays; returns how many newly qualify."""
-    changed_ids = np.array(sorted(status), dtype=np.int64)
-    with transaction.atomic():
-        results = {r.shard: r for r in MatchResult.objects.select_for_update().filter(item=item, revision__gt=0)}
-        if not results:  # never matched: the publish job will store the full result
-            return 0
-        arrays = {s: {st: stored_ids(r, st) for st in STATUSES} for s, r in results.items()}
-        was_eligible = {int(i) for a in arrays.values() for i in a["eligible"][np.isin(a["eligible"], changed_ids)]}
-        groups: dict[tuple, list[int]] = {}
-        for ent, st in status.items():
-            groups.setdefault((homes.get(ent), st), []).append(ent)
-        for shard, by_status in arrays.items():
-            for st in STATUSES:
-                keep = by_status[st][~np.isin(by_status[st], changed_ids)]
-                by_status[st] = np.union1d(keep, np.array(groups.get((shard, st), []), dtype=np.int64))
-        for shard, result in results.items():
-            if any(not np.array_equal(arrays[shard][st], stored_ids(result, st)) for st in STATUSES):
-                _write(result, arrays[shard], item, result.as_of, None)
-        newly = [e for e, s in status.items() if s == "eligible" and e not in was_eligible and homes.get(e) in results]
-        if newly:
-            consequences(item, np.array(sorted(newly), dtype=np.int64), "qualify", as_of,
-                         amounts={e: estimate(item, facts[e], as_of) for e in newly})
-    return len(newly)
 
 
 # ---------------------------------------------------------------- amounts and explanations

@@ -4,7 +4,9 @@
 Every figure is one grouped query (GROUP BY the dimension with conditional aggregates); the days are
 fetched as one column of durations and reduced with NumPy, so the cost does not grow with Python loops
 over records. Definitions:
-- eligible: the matcher's eligible count (MatchResult, summed over shards; per county from its breakdown);
+- eligible: the matcher's eligible count (MatchResult, summed over shards; per county, or within a county or
+  wider region prefix, from its county breakdown; within a street-level prefix (more than six digits) the
+  breakdown would count the whole county, so the stored eligible ids are joined to Enterprise.region instead);
 - notified: pushes with status "sent";
 - applied: applications in any status except withdrawn, plus 免申即享 redemptions except cancelled (a
   redemption stands for the application the enterprise did not have to make);
@@ -20,6 +22,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Quer
 from django.db.models.functions import Substr
 
 from yingshang.core.models import Department, Region
+from yingshang.enterprises.models import Enterprise
 from yingshang.policies.models import (Application, ApplicationStatus as AS, MatchResult, PolicyItem, PolicyPush,
                                        PushStatus, Redemption, RedemptionStatus as RS)
 
@@ -64,16 +67,40 @@ def _eligible(dimension: str, items, prefix: str) -> dict:
     qs = MatchResult.objects.order_by()
     if items is not None:
         qs = qs.filter(item__in=items)
+    if len(prefix) > COUNTY_DIGITS:
+        return _eligible_below_county(dimension, qs, prefix)
     if dimension != "county" and not prefix:
         return {k: v["n"] or 0 for k, v in _grouped(qs, dimension, n=Sum("eligible_count")).items()}
-    # Per county (or limited to a region): the breakdown by county, one JSON object per item and shard.
+    # Per county (or limited to a county or above): the breakdown by county, one JSON object per item and shard.
     out: dict = {}
     for key, counties in qs.annotate(k=_key(dimension if dimension != "county" else TOTAL)).values_list(
             "k", "breakdown__county"):
         for code, counts in (counties or {}).items():
-            if code.startswith(prefix):
+            if code.startswith(prefix) or prefix.startswith(code):
                 k = code[:COUNTY_DIGITS] if dimension == "county" else key
                 out[k] = out.get(k, 0) + int((counts or {}).get("eligible", 0))
+    return out
+
+
+def _eligible_below_county(dimension: str, qs: QuerySet, prefix: str) -> dict:
+    """Eligible inside a street-level prefix: the county breakdown would count the whole county, so the stored
+    eligible ids are intersected with the enterprises registered under the prefix (one query for those)."""
+    from yingshang.policies.matching import stored_ids
+
+    local = np.fromiter(Enterprise.objects.in_region(prefix).values_list("id", flat=True).iterator(chunk_size=20000),
+                        dtype=np.int64)
+    if not len(local):
+        return {}
+    per_item: dict[int, list] = {}
+    for result in qs.filter(revision__gt=0).only("id", "item_id", "revision", "eligible").iterator(chunk_size=50):
+        per_item.setdefault(result.item_id, []).append(stored_ids(result, "eligible"))
+    departments = dict(PolicyItem.objects.filter(pk__in=per_item).values_list("pk", "department_id"))
+    out: dict = {}
+    for item_id, parts in per_item.items():
+        n = int(np.isin(np.unique(np.concatenate(parts)), local, assume_unique=True).sum())
+        k = {"item": item_id, "department": departments.get(item_id), "county": prefix[:COUNTY_DIGITS]}.get(
+            dimension, TOTAL)
+        out[k] = out.get(k, 0) + n
     return out
 
 

@@ -8,26 +8,30 @@ Views parse the form, check access, call ONE action from ``actions_library`` and
 from __future__ import annotations
 
 import json
+import mimetypes
+from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_POST
 
 from yingshang.core.errors import DomainError
 from yingshang.core.models import AuditAction, AuditLog, Department, Region
+from yingshang.core.redact import redact, redact_value
 from yingshang.enterprises import industries
 from yingshang.enterprises.models import Size
 from yingshang.policies import access, actions_library as actions, search
 from yingshang.policies.api_library import rule_sentences, run_preview
-from yingshang.policies.models import (AllocationRule, BenefitType, ItemReview, ItemStatus, Mode, PolicyDocument,
-                                       PolicyItem)
+from yingshang.policies.models import (AllocationRule, BenefitType, ItemReview, ItemStatus, Mode, PolicyAttachment,
+                                       PolicyDocument, PolicyItem)
 
 PAGE_SIZE = 20
 OPTIONAL_MARK = "(可选)"
@@ -79,10 +83,45 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if denied:
         return denied
     items = access.visible_items(request.user, doc.items.select_related("department")).order_by("id")
+    staff = access.is_staff(request.user)
     return render(request, "policies/library/document.html", {
-        "doc": doc, "items": items, "status_css": STATUS_CSS, "staff": access.is_staff(request.user),
+        "doc": doc, "items": items, "status_css": STATUS_CSS, "staff": staff,
+        "full_text": doc.full_text if staff else redact(doc.full_text),
         "can_edit": access.can_write_document(request.user, doc), "can_add_item": access.can_write(request.user),
         "audit": _audit(request.user, doc)})
+
+
+@require_GET
+def attachment_download(request: HttpRequest, doc_pk: int, pk: int) -> HttpResponse:
+    """An attachment of a document, for whoever may read the document (public once an item is published).
+
+    Attachments are served through this view, never from /media/ wholesale: application materials with
+    personal data live under the same storage."""
+    att = get_object_or_404(PolicyAttachment.objects.select_related("document"), pk=pk, document_id=doc_pk)
+    denied = _guard(request, access.access_document_read, att.document)
+    if denied:
+        return denied
+    try:
+        handle = att.file.open("rb")
+    except (FileNotFoundError, ValueError):  # the row exists but the file is gone from storage
+        raise Http404("附件文件不存在") from None
+    response = FileResponse(handle, as_attachment=True, filename=download_name(att),
+                            content_type=_content_type(att.file.name))
+    patch_cache_control(response, private=True)
+    return response
+
+
+def download_name(att: PolicyAttachment) -> str:
+    """The attachment's display name, with the stored file's extension when the name lacks it."""
+    suffix = PurePosixPath(att.file.name).suffix.lower()
+    name = att.name or PurePosixPath(att.file.name).name
+    return name if not suffix or name.lower().endswith(suffix) else name + suffix
+
+
+def _content_type(path: str) -> str:
+    suffix = PurePosixPath(path).suffix.lower()
+    return {".ofd": "application/ofd", ".wps": "application/vnd.ms-works", ".et": "application/vnd.ms-excel"}.get(
+        suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 DOC_FORM_FIELDS = ("title", "doc_number", "issuers", "published_on", "effective_from", "expires_on", "region",
@@ -163,11 +202,21 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, staff = request.user, access.is_staff(request.user)
     can = _permissions(user, item)
     return render(request, "policies/library/item.html", {
-        "item": item, "doc": item.document, "sentences": rule_sentences(item.rule or {}, item.params or {}),
+        "item": item, "doc": item.document, "shown": shown_texts(item, staff),
+        "sentences": rule_sentences(item.rule or {}, item.params or {}),
         "status_css": STATUS_CSS, "staff": staff, "can": can, "history": _status_history(item) if staff else [],
         "reviews": ItemReview.objects.filter(item=item).select_related("reviewer") if staff else [],
         "audit": _audit(user, item), "params_json": json.dumps(item.params or {}, ensure_ascii=False, indent=2),
         "rule_json": json.dumps(item.rule or {}, ensure_ascii=False, indent=2)})
+
+
+PUBLIC_TEXTS = ("summary", "clause", "amount_note", "materials")
+
+
+def shown_texts(item: PolicyItem, staff: bool) -> dict:
+    """The item's officer-entered texts as the page shows them: redacted (DOMAIN §4) unless for staff."""
+    texts = {name: getattr(item, name) or ("" if name != "materials" else []) for name in PUBLIC_TEXTS}
+    return texts if staff else {name: redact_value(value) for name, value in texts.items()}
 
 
 def _permissions(user, item: PolicyItem) -> dict:

@@ -38,6 +38,7 @@ from yingshang.policies.models import BenefitType, PolicyItem
 
 log = logging.getLogger("yingshang.policies")
 PER_PAGE = 50
+COUNTY_DIGITS = 6  # the breakdown's county key: the first 6 digits of a region code
 # Figures an enterprise user may supply itself (the rest are the register keepers' business).
 SELF_SUPPLIABLE = {"registered_capital", "employees", "operating_revenue", "total_assets", "rd_expense"}
 INPUT_KIND = {"established_on": "date", "employees": "integer", "tax_credit_rating": "select",
@@ -208,7 +209,7 @@ def item_matches_page(request: HttpRequest, pk: int) -> HttpResponse:
            "regions": _regions_in_scope(request.user), "region_code": region_code,
            "prev_query": urlencode({**base, "page": page - 1}) if page > 1 else "",
            "next_query": urlencode({**base, "page": page + 1}) if page < pages else "",
-           "counts": _counts(item)}
+           "counts": _counts(item, scope_prefix(request.user))}
     return render(request, "policies/matching/item_matches.html", ctx)
 
 
@@ -219,12 +220,25 @@ def _page_number(text) -> int:
         return 1
 
 
-def _counts(item: PolicyItem) -> dict:
+def _counts(item: PolicyItem, scope: str = "") -> dict:
+    """Stored counts per status, limited to the user's region scope (county-level staff see their county)."""
     from django.db.models import Sum
 
-    agg = item.match_results.filter(revision__gt=0).aggregate(
-        eligible=Sum("eligible_count"), near_miss=Sum("near_miss_count"), unknown=Sum("unknown_count"))
-    return {k: v or 0 for k, v in agg.items()}
+    results = item.match_results.filter(revision__gt=0)
+    if not scope:
+        agg = results.aggregate(eligible=Sum("eligible_count"), near_miss=Sum("near_miss_count"),
+                                unknown=Sum("unknown_count"))
+        return {k: v or 0 for k, v in agg.items()}
+    if len(scope) <= COUNTY_DIGITS:  # a county or wider: the stored breakdown by county is exact
+        out = dict.fromkeys(matching.STATUSES, 0)
+        for counties in results.values_list("breakdown__county", flat=True):
+            for code, counts in (counties or {}).items():
+                if code.startswith(scope):
+                    for status in out:
+                        out[status] += int((counts or {}).get(status, 0))
+        return out
+    # Narrower than a county (a township): intersect the stored ids with the enterprises in the scope.
+    return {status: matching.item_matches(item, status, scope, 1, 0)[1] for status in matching.STATUSES}
 
 
 # ---------------------------------------------------------------- the enterprise page

@@ -36,10 +36,11 @@ def _desk_items(user, mode_in) -> list[PolicyItem]:
 
 
 def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A positive 64-bit id from a query parameter, else ``default`` (a huge number must not reach the DB)."""
+    text = str(value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or not 1 <= int(text) <= reds.MAX_ID:
         return default
+    return int(text)
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
