@@ -47,7 +47,11 @@ def accounts_table() -> list[tuple[str, str, str]]:
     from yingshang.seeding.org import DEMO_ACCOUNTS, PROVINCE_ACCOUNTS, scope_label
 
     order = {a.username: i for i, a in enumerate(DEMO_ACCOUNTS + PROVINCE_ACCOUNTS)}
-    users = User.objects.filter(is_demo=True, is_active=True).select_related("department", "region", "enterprise")
+    from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+
+    # Seeded applicants of the policy history are demo data that cannot log in: not listed.
+    users = (User.objects.filter(is_demo=True, is_active=True).exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+             .select_related("department", "region", "enterprise"))
     users = sorted(users, key=lambda u: (order.get(u.username, len(order)), u.username))
     return [(u.username, u.get_role_display(), scope_label(u)) for u in users]
 

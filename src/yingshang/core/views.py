@@ -4,6 +4,7 @@ The 403/404/500 pages are the templates ``403.html``, ``404.html`` and ``500.htm
 default handlers."""
 from __future__ import annotations
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -50,7 +51,8 @@ def _seed_password() -> str:
 def demo_accounts() -> list[User]:
     """One demo account per role (the one named after the role, else the first by username)."""
     first: dict[str, User] = {}
-    for user in User.objects.filter(is_demo=True, is_active=True).order_by("username")[:500]:
+    loginable = User.objects.filter(is_demo=True, is_active=True).exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+    for user in loginable.order_by("username")[:500]:
         if user.role not in first or user.username == user.role:
             first[user.role] = user
     return [first[r] for r in Role.values if r in first]

@@ -38,6 +38,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("handler", Role.HANDLER, "张伟", "411600-SCJG"),
     DemoAccount("fugou_handler", Role.HANDLER, "刘洋", "411621-SCJG"),
     DemoAccount("dept_leader", Role.DEPT_LEADER, "陈建国", "411600-SCJG"),
+    # Reviews and publishes the 工信局 policy items entered by policy_officer (four-eyes rule).
+    DemoAccount("gxj_leader", Role.DEPT_LEADER, "吴国华", "411600-GXJ"),
     DemoAccount("steward", Role.STEWARD, "郭晓燕", "411602-YSB", "411602"),
     DemoAccount("leader", Role.LEADER, "周志刚", None, "411600"),
     DemoAccount("supervisor", Role.SUPERVISOR, "马红梅(市人大代表)"),

@@ -22,6 +22,7 @@ carry no amount (the tax system applies them) and stay pending.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
@@ -29,6 +30,7 @@ from typing import Callable
 import zlib
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -158,13 +160,35 @@ def _match(as_of: dt.date, result: PolicySeedResult, say) -> bool:
     try:
         from yingshang.policies import matching
 
-        run = matching.run_all(as_of)
+        with _uncapped_pushes():
+            run = matching.run_all(as_of)
     except ImportError as exc:  # the matching or engine_db module is not there (yet)
         result.notes.append(f"未运行政策匹配({exc});未生成免申即享兑现记录")
         return False
     run.refresh_from_db()  # the shard runs wrote their figures to the row
+    _backdate_pushes()
     say(f"政策匹配完成:{run.stats or {}}")
     return True
+
+
+@contextmanager
+def _uncapped_pushes():
+    """The history's pushes went out over past months: today's per-enterprise cap must not hold them back."""
+    saved = settings.YINGSHANG_PUSH_DAILY_CAP
+    settings.YINGSHANG_PUSH_DAILY_CAP = 10**9
+    try:
+        yield
+    finally:
+        settings.YINGSHANG_PUSH_DAILY_CAP = saved
+
+
+def _backdate_pushes() -> None:
+    """Date each seeded push on its item's publication, so today's cap is free when the demo publishes."""
+    from yingshang.policies.models import PolicyItem, PolicyPush
+
+    for item_id, published_at in PolicyItem.objects.filter(published_at__isnull=False).values_list("pk", "published_at"):
+        PolicyPush.objects.filter(item_id=item_id).update(
+            created_at=published_at, sent_at=published_at, sent_on=timezone.localtime(published_at).date())
 
 
 # ---------------------------------------------------------------- 免申即享 history
