@@ -200,7 +200,7 @@ def test_approval_beyond_the_budget_says_how_much_remains(org, fixed_estimate):
     app = submit(org, item)
     with pytest.raises(Conflict) as exc:
         apps.do_review_application(org.users["policy_officer"], app, True, "")
-    assert "2000" in exc.value.message and "剩余" in exc.value.message
+    assert "2,000.00 元" in exc.value.message and "剩余" in exc.value.message
     assert Application.objects.get(pk=app.pk).status == AS.SUBMITTED
     assert apps.do_review_application(org.users["policy_officer"], app, True, "", "2000").amount_approved == Decimal("2000")
     assert reds.remaining_budget(item) == Decimal("0")

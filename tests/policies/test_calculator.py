@@ -159,7 +159,10 @@ def test_api_policies_shape(org, setup, call):
     resp = call("get", f"/enterprises/{ent.uscc}/policies", enterprise_user(ent), as_of="2030-03-01")
     assert resp.status_code == 200, resp.content
     out = resp.json()
-    assert out["as_of"] == "2030-03-01" and out["total_amount"] == "82000.00"
+    # On 2030-03-01 the window of 小额早截止 (ends 2030-01-01) has closed: listed last, left out of the total.
+    assert out["as_of"] == "2030-03-01" and out["total_amount"] == "81000.00"
+    assert [e["window"] for e in out["eligible"]][-1] == "closed"
+    assert out["eligible"][-1]["id"] == setup["small_soon"].pk and out["eligible"][-1]["window_label"] == "申报已截止"
     first = out["eligible"][0]
     assert first["id"] == setup["big"].pk and first["amount"] == "80000.00" and first["window_end"] == "2031-12-31"
     assert first["mode"] == "apply" and first["benefit_type"] == "subsidy"

@@ -18,7 +18,8 @@ HUGE = "99999999999999999999999"
 def test_out_of_range_and_non_numeric_ids_are_refused(bad):
     with pytest.raises(ValidationFailed) as refused:
         reds._clean_ids([bad])
-    assert refused.value.fields == {"ids": "应为正整数编号"} and "ids:" in refused.value.message
+    assert refused.value.fields == {"ids": "应为正整数编号"} and "兑现记录" in refused.value.message
+    assert "ids" not in refused.value.message  # the user sees the label, not the form field name
 
 
 def test_the_largest_64_bit_id_and_padded_strings_pass():

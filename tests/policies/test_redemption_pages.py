@@ -113,7 +113,7 @@ def test_apply_form_queue_detail_and_review(org):
                                    object_id=str(app.pk), actor=org.users["policy_officer"]).count() == 1
     assert officer.get(f"/policies/applications/{app.pk}/files/999999/").status_code == 404
     resp = officer.post(f"/policies/applications/{app.pk}/review/", {"decision": "reject", "reason": ""}, follow=True)
-    assert "不予通过时必须填写理由" in text(resp)
+    assert "不予通过时必须填写审核意见" in text(resp) and "reason:" not in text(resp)
     officer.post(f"/policies/applications/{app.pk}/review/", {"decision": "approve", "amount": "800"})
     app.refresh_from_db()
     assert app.status == "approved" and str(app.amount_approved) == "800.00"

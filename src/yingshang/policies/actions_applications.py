@@ -24,7 +24,7 @@ from yingshang.policies.models import (Application, ApplicationFile, Application
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NOTE = 2000
 MAX_REASON = 500
-MAX_AMOUNT = Decimal("99999999999999.99")  # MONEY: 16 digits, 2 places
+MAX_AMOUNT = Decimal("1000000000000")  # 1 万亿元: anything above is a typo, not a subsidy
 # Allowed extensions and the first bytes their files start with (a renamed .exe is refused).
 SIGNATURES = {".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
               ".png": (b"\x89PNG\r\n\x1a\n",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",)}
@@ -107,7 +107,7 @@ def collect_files(item: PolicyItem, uploads) -> dict:
 def _check_note(note: str) -> str:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise ValidationFailed(f"note: 申请说明不能超过 {MAX_NOTE} 个字符", fields={"note": "过长"})
+        raise ValidationFailed(f"申请说明不能超过 {MAX_NOTE} 个字符", fields={"note": "过长"})
     return note
 
 
@@ -195,10 +195,21 @@ def _parse_amount(value) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise ValidationFailed("amount: 核定金额应为数字", fields={"amount": "应为数字"}) from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed("amount: 核定金额应为不小于 0 的金额,最多两位小数", fields={"amount": "金额无效"})
+        raise ValidationFailed("核定金额应为数字", fields={"amount": "应为数字"}) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValidationFailed("核定金额不能为负数", fields={"amount": "不能为负数"})
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed("核定金额不能超过 1,000,000,000,000.00 元", fields={"amount": "金额过大"})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed("核定金额最多两位小数", fields={"amount": "最多两位小数"})
     return amount.quantize(Decimal("0.01"))
+
+
+def check_cap(item: PolicyItem, amount: Decimal | None) -> None:
+    """Refuse an amount above the item's per-enterprise cap (when the item has one)."""
+    if amount is not None and item.amount_cap is not None and amount > item.amount_cap:
+        raise ValidationFailed(f"核定金额 {amount:,.2f} 元超过该事项的金额上限 {item.amount_cap:,.2f} 元",
+                               fields={"amount": f"不能超过金额上限 {item.amount_cap:,.2f} 元"})
 
 
 def _approval_amount(app: Application, item: PolicyItem, amount) -> Decimal | None:
@@ -206,10 +217,11 @@ def _approval_amount(app: Application, item: PolicyItem, amount) -> Decimal | No
     if amount is None:
         amount = app.amount_estimated
     if amount is None and item.budget is not None:
-        raise ValidationFailed("amount: 该申报无测算金额,请填写核定金额", fields={"amount": "请填写核定金额"})
+        raise ValidationFailed("该申报无测算金额,请填写核定金额", fields={"amount": "请填写核定金额"})
+    check_cap(item, amount)
     remaining = remaining_budget(item)
     if amount is not None and remaining is not None and amount > remaining:
-        raise Conflict(f"预算不足:事项「{item.title}」剩余预算 {remaining} 元,核定金额 {amount} 元,不能批准")
+        raise Conflict(f"预算不足:事项「{item.title}」剩余预算 {remaining:,.2f} 元,核定金额 {amount:,.2f} 元,不能批准")
     return amount
 
 
@@ -219,9 +231,9 @@ def do_review_application(actor, application: Application, approve: bool, reason
     access_manage(actor, application.item)
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"reason: 审核意见不能超过 {MAX_REASON} 个字符", fields={"reason": "过长"})
+        raise ValidationFailed(f"审核意见不能超过 {MAX_REASON} 个字符", fields={"reason": "过长"})
     if not approve and not reason:
-        raise ValidationFailed("reason: 不予通过时必须填写理由", fields={"reason": "不能为空"})
+        raise ValidationFailed("不予通过时必须填写审核意见(理由)", fields={"reason": "不能为空"})
     with transaction.atomic():
         item = lock_item(application.item)
         app = _locked(application)
@@ -232,7 +244,7 @@ def do_review_application(actor, application: Application, approve: bool, reason
             values["amount_approved"] = _approval_amount(app, item, amount_approved)
         app = _move(actor, app, (AS.SUBMITTED,), AS.APPROVED if approve else AS.REJECTED, reason=reason, **values)
         if approve:
-            money = f"核定金额 {app.amount_approved} 元。" if app.amount_approved is not None else ""
+            money = f"核定金额 {app.amount_approved:,.2f} 元。" if app.amount_approved is not None else ""
             _notify_enterprise(app, "approved", f"「{item.title}」申报已通过", money + "资金拨付后请确认到账。")
         else:
             _notify_enterprise(app, "rejected", f"「{item.title}」申报未通过", f"理由:{reason}")
@@ -244,7 +256,7 @@ def do_record_application_payout(actor, application: Application, payout_ref: st
     access_manage(actor, application.item)
     ref = (payout_ref or "").strip()
     if not ref or len(ref) > MAX_REF:
-        raise ValidationFailed(f"payout_ref: 请填写拨付凭证号(1–{MAX_REF} 个字符)", fields={"payout_ref": "不能为空或过长"})
+        raise ValidationFailed(f"请填写拨付凭证号(1–{MAX_REF} 个字符)", fields={"payout_ref": "不能为空或过长"})
     with transaction.atomic():
         app = _move(actor, _locked(application), (AS.APPROVED,), AS.PAID, paid_at=timezone.now(), payout_ref=ref)
         _notify_enterprise(app, "paid", f"「{app.item.title}」资金已拨付,请确认到账", f"凭证号 {ref}。")

@@ -9,26 +9,23 @@ naming each field; an illegal transition answers ``Conflict``.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import secrets
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yingshang import jobs
 from yingshang.core import audit
 from yingshang.core.errors import Conflict, ValidationFailed, shorten
-from yingshang.core.models import AuditAction, Department, Region, Role, User
+from yingshang.core.models import AuditAction, Department, Role, User
 from yingshang.core.notify import do_notify
 from yingshang.policies import access, search
-from yingshang.policies.models import (AllocationRule, BenefitType, ItemReview, ItemStatus, Mode, PolicyAttachment,
-                                       PolicyDocument, PolicyItem)
+# Checks live in library_checks; the names other modules use are re-exported here.
+from yingshang.policies.library_checks import (ATTACHMENT_MAX_BYTES, ATTACHMENT_TYPES, DOC_AUDIT,  # noqa: F401
+                                               ITEM_AUDIT, _budget_error, check_item, clean_document, fail, label,
+                                               parse_json, tag_names, validate_attachment)
+from yingshang.policies.models import ItemReview, ItemStatus, PolicyAttachment, PolicyDocument, PolicyItem
 
 MATCH_JOB = "policies.match_item"
 # Changing one of these changes who qualifies, how much, or how it is delivered (mode: 免申即享 items get
@@ -52,256 +49,12 @@ def _status_label(status: str) -> str:
     return str(ItemStatus(status).label)
 
 
-# ---------------------------------------------------------------- field checks
-DOCUMENT_FIELDS = ("title", "doc_number", "issuers", "departments", "published_on", "effective_from", "expires_on",
-                   "region", "source_url", "full_text")
-ITEM_FIELDS = ("code", "title", "summary", "benefit_type", "mode", "department", "window_start", "window_end",
-               "materials", "budget", "allocation", "amount_formula", "amount_floor", "amount_cap", "amount_note",
-               "clause", "keywords", "rule", "params")
-DOCUMENT_REQUIRED = {"title", "issuers"}
-ITEM_REQUIRED = {"title", "benefit_type", "department"}
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_MONEY = Decimal("100000000000000")  # 10^14 元: MONEY has 16 digits, 2 of them decimals
-MAX_MATERIALS = 50
-DOC_AUDIT = [f if f != "region" else "region_id" for f in DOCUMENT_FIELDS if f != "departments"] + ["departments"]
-ITEM_AUDIT = [f if f != "department" else "department_id" for f in ITEM_FIELDS] + ["status", "revision"]
-ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
-ATTACHMENT_TYPES = {".pdf", ".ofd", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et", ".txt", ".jpg", ".jpeg",
-                    ".png", ".zip"}
-
-
-def label(name: str) -> str:
-    """The Chinese name of a document or item field, for messages."""
-    for model in (PolicyItem, PolicyDocument):
-        try:
-            return str(model._meta.get_field(name).verbose_name)
-        except FieldDoesNotExist:
-            continue
-    return {"reason": "原因", "document": "政策文件"}.get(name, name)
-
-
-def fail(errors: dict[str, str], what: str = "政策事项") -> ValidationFailed:
-    """One ValidationFailed naming every field with its reason."""
-    summary = ";".join(f"{label(k)}: {v}" for k, v in errors.items())
-    return ValidationFailed(f"{what}信息有误 — {summary}", fields=errors)
-
-
-def _text(field, raw) -> str:
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise ValueError("应为文本")
-    if "\x00" in raw:
-        raise ValueError("不能包含空字符")
-    value = raw.strip()
-    if field.max_length and len(value) > field.max_length:
-        raise ValueError(f"过长(最多 {field.max_length} 个字符)")
-    if value and field.choices and value not in {str(c[0]) for c in field.choices}:
-        raise ValueError("应为 " + "、".join(f"{c[0]}({c[1]})" for c in field.choices) + " 之一")
-    if value and isinstance(field, models.URLField):
-        try:
-            URLValidator(schemes=["http", "https"])(value)
-        except DjangoValidationError:
-            raise ValueError("不是有效的网址(应以 http:// 或 https:// 开头)") from None
-    return value
-
-
-def _money(raw) -> Decimal | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
-        raise ValueError("应为数字")
-    try:
-        value = Decimal(str(raw).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"“{shorten(str(raw))}”不是数字") from None
-    if not value.is_finite():
-        raise ValueError("应为有限的数字")
-    if value < 0:
-        raise ValueError("不能为负数")
-    if value >= MAX_MONEY:
-        raise ValueError("数值过大")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("金额最多两位小数(单位:元)")
-    return value.quantize(Decimal("0.01"))
-
-
-def _date(raw) -> dt.date | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
-        return raw
-    if not isinstance(raw, str) or not _DATE.match(raw.strip()):
-        raise ValueError("应为日期 YYYY-MM-DD")
-    try:
-        value = dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValueError(f"“{shorten(raw)}”不是有效的日期") from None
-    if not 1949 <= value.year <= 2100:
-        raise ValueError("年份应在 1949–2100 之间")
-    return value
-
-
-def parse_json(raw, kind: type, what: str):
-    """A JSON value (or its text, as typed into a form) of type ``kind``; ValueError with a Chinese reason."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else kind()
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"不是合法的 JSON(第 {exc.lineno} 行第 {exc.colno} 列)") from None
-    if raw is None:
-        return kind()
-    if not isinstance(raw, kind):
-        raise ValueError(f"应为{what}")
-    return raw
-
-
-def _materials(raw) -> list[dict]:
-    items = [] if raw is None else raw
-    if not isinstance(items, list):
-        raise ValueError('应为列表,如 [{"name": "营业执照", "required": true}]')
-    if len(items) > MAX_MATERIALS:
-        raise ValueError(f"最多 {MAX_MATERIALS} 项")
-    out = []
-    for i, entry in enumerate(items, 1):
-        entry = {"name": entry} if isinstance(entry, str) else entry
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
-            raise ValueError(f"第 {i} 项应为带 name(材料名称)的对象")
-        if set(entry) - {"name", "required", "note"}:
-            raise ValueError(f"第 {i} 项含有不可识别的键:{'、'.join(sorted(set(entry) - {'name', 'required', 'note'}))}")
-        required, note = entry.get("required", True), entry.get("note", "")
-        if not isinstance(required, bool) or not isinstance(note, str):
-            raise ValueError(f"第 {i} 项的 required 应为 true/false,note 应为文本")
-        if len(entry["name"].strip()) > 200 or len(note) > 200:
-            raise ValueError(f"第 {i} 项过长(名称和说明最多 200 个字符)")
-        out.append({"name": entry["name"].strip(), "required": required, **({"note": note.strip()} if note else {})})
-    return out
-
-
-def _department(raw) -> Department | None:
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, Department):
-        return raw
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
-        raise ValueError("应为单位代码")
-    text = str(raw).strip()
-    found = Department.objects.filter(code=text).first()
-    if found is None and text.isdigit() and len(text) < 18:
-        found = Department.objects.filter(pk=int(text)).first()
-    if found is None:
-        raise ValueError(f"单位“{shorten(text)}”不存在")
-    return found
-
-
-def _region(raw) -> Region | None:
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, Region):
-        return raw
-    found = Region.objects.filter(code=str(raw).strip()).first() if isinstance(raw, str) else None
-    if found is None:
-        raise ValueError(f"区划代码“{shorten(str(raw))}”不存在")
-    return found
-
-
-def _departments(raw) -> list[Department]:
-    if raw in (None, ""):
-        return []
-    values = raw.split() if isinstance(raw, str) else raw
-    if not isinstance(values, (list, tuple)):
-        raise ValueError("应为单位代码的列表")
-    return [_department(v) for v in values if v not in (None, "")]
-
-
-def _code(raw) -> str:
-    value = _text(PolicyItem._meta.get_field("code"), raw)
-    if value and not _CODE.match(value):
-        raise ValueError("只能由字母、数字、点、横线和下划线组成,以字母或数字开头(最多 40 个字符)")
-    return value
-
-
-_SPECIAL = {"department": _department, "region": _region, "departments": _departments, "code": _code,
-            "rule": lambda raw: parse_json(raw, dict, "对象(JSON object)"),
-            "params": lambda raw: parse_json(raw, dict, "对象(JSON object)"), "materials": _materials}
-
-
-def _clean_one(model, name: str, raw):
-    if name in _SPECIAL:
-        return _SPECIAL[name](raw)
-    field = model._meta.get_field(name)
-    if isinstance(field, models.DecimalField):
-        return _money(raw)
-    if isinstance(field, models.DateField):
-        return _date(raw)
-    return _text(field, raw)
-
-
-def _clean(model, names, required, data: dict, partial: bool, what: str) -> dict:
-    if not isinstance(data, dict):
-        raise ValidationFailed(f"{what}信息有误 — 应为对象")
-    errors = {str(k): "不是可识别的字段" for k in data if k not in names}
-    clean: dict[str, Any] = {}
-    for name in names:
-        if name not in data:
-            if not partial and name in required:
-                errors[name] = "必填"
-            continue
-        try:
-            value = _clean_one(model, name, data[name])
-        except ValueError as exc:
-            errors[name] = str(exc)
-            continue
-        if name in required and value in (None, "", []):
-            errors[name] = "必填"
-        else:
-            clean[name] = value
-    if errors:
-        raise fail(errors, what)
-    return clean
-
-
-def clean_document(data: dict, *, partial: bool) -> dict:
-    """Checked document values (model attribute names; ``departments`` a list of Department)."""
-    clean = _clean(PolicyDocument, DOCUMENT_FIELDS, DOCUMENT_REQUIRED, data, partial, "政策文件")
-    start, end = clean.get("effective_from"), clean.get("expires_on")
-    if start and end and start > end:
-        raise fail({"expires_on": f"有效期至({end})不能早于施行日期({start})"}, "政策文件")
-    return clean
-
-
-def clean_item(data: dict, *, partial: bool) -> dict:
-    """Checked item values (model attribute names; ``department`` a Department)."""
-    clean = _clean(PolicyItem, ITEM_FIELDS, ITEM_REQUIRED, data, partial, "政策事项")
-    for name, default in (("mode", Mode.APPLY), ("allocation", AllocationRule.ORDER)):
-        if name in clean and not clean[name]:
-            clean[name] = default
-    return clean
-
-
-def validate_attachment(upload, name: str = "") -> str:
-    """The attachment's display name, after checking its size and type."""
-    errors = {}
-    filename = getattr(upload, "name", "") or ""
-    suffix = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
-    if upload is None or not getattr(upload, "size", 0):
-        errors["file"] = "请选择文件(文件不能为空)"
-    elif upload.size > ATTACHMENT_MAX_BYTES:
-        errors["file"] = f"文件过大({upload.size / 1048576:.1f} MB),最大 {ATTACHMENT_MAX_BYTES // 1048576} MB"
-    elif suffix not in ATTACHMENT_TYPES:
-        errors["file"] = "文件类型不支持,允许:" + "、".join(sorted(t.lstrip(".") for t in ATTACHMENT_TYPES))
-    name = (name or filename).strip()[:200]
-    if errors:
-        raise ValidationFailed("附件有误 — " + ";".join(errors.values()), fields=errors)
-    return name
-
-
 # ---------------------------------------------------------------- documents
-def do_create_document(actor, data: dict[str, Any]) -> PolicyDocument:
-    """Create a policy document (政策文件) from raw data."""
+def do_create_document(actor, data: dict[str, Any], upload=None, upload_name: str = "") -> PolicyDocument:
+    """Create a policy document (政策文件) from raw data, with an optional attachment: all or nothing."""
     access.access_document_write(actor)
-    clean = clean_document(data, partial=False)
+    clean = clean_document(data, partial=False, upload=upload, upload_name=upload_name)
+    attachment = clean.pop("_attachment", None)
     with transaction.atomic():
         now = timezone.now()
         doc = PolicyDocument(created_by=actor, created_at=now, updated_at=now)
@@ -311,14 +64,18 @@ def do_create_document(actor, data: dict[str, Any]) -> PolicyDocument:
         doc.save(force_insert=True)
         doc.departments.set(departments)
         audit.record(actor, AuditAction.CREATE, doc, changes=audit.diff({}, _doc_state(doc)))
+        if upload is not None:
+            _attach(actor, doc, upload, attachment)
     return doc
 
 
-def do_update_document(actor, doc: PolicyDocument, data: dict[str, Any]) -> PolicyDocument:
-    """Change a document's fields (only those given). A new title/文号 re-indexes its items; a new
-    region re-matches its published items."""
+def do_update_document(actor, doc: PolicyDocument, data: dict[str, Any], upload=None,
+                       upload_name: str = "") -> PolicyDocument:
+    """Change a document's fields (only those given), with an optional attachment: all or nothing. A new
+    title/文号 re-indexes its items; a new region re-matches its published items."""
     access.access_document_write(actor, doc)
-    clean = clean_document(data, partial=True)
+    clean = clean_document(data, partial=True, upload=upload, upload_name=upload_name)
+    attachment = clean.pop("_attachment", None)
     with transaction.atomic():
         doc = PolicyDocument.objects.select_for_update().get(pk=doc.pk)
         before = _doc_state(doc)
@@ -333,6 +90,8 @@ def do_update_document(actor, doc: PolicyDocument, data: dict[str, Any]) -> Poli
         if changes:
             audit.record(actor, AuditAction.UPDATE, doc, changes=changes)
             _after_document_change(actor, doc, changes)
+        if upload is not None:
+            _attach(actor, doc, upload, attachment)
     return doc
 
 
@@ -355,56 +114,15 @@ def do_add_attachment(actor, doc: PolicyDocument, upload, name: str = "") -> Pol
     access.access_document_write(actor, doc)
     name = validate_attachment(upload, name)
     with transaction.atomic():
-        att = PolicyAttachment(document=doc, name=name, uploaded_by=actor, uploaded_at=timezone.now())
-        att.file.save(upload.name, upload, save=False)
-        att.save(force_insert=True)
-        audit.record(actor, AuditAction.UPDATE, doc, changes={"attachments": [None, name]},
-                     reason=f"上传附件 {name}")
+        return _attach(actor, doc, upload, name)
+
+
+def _attach(actor, doc: PolicyDocument, upload, name: str) -> PolicyAttachment:
+    att = PolicyAttachment(document=doc, name=name, uploaded_by=actor, uploaded_at=timezone.now())
+    att.file.save(upload.name, upload, save=False)
+    att.save(force_insert=True)
+    audit.record(actor, AuditAction.UPDATE, doc, changes={"attachments": [None, name]}, reason=f"上传附件 {name}")
     return att
-
-
-# ---------------------------------------------------------------- items: create and update
-def tag_names() -> dict[str, str]:
-    from yingshang.enterprises.models import Tag
-
-    return dict(Tag.objects.values_list("code", "name"))
-
-
-def _check_engine(clean: dict, item: PolicyItem | None) -> None:
-    """The rule, its parameters and the amount formula, checked by the engine (precise messages)."""
-    from yingshang.policies.engine import amounts, rules
-
-    rule = clean.get("rule", item.rule if item else {})
-    params = clean.get("params", item.params if item else {})
-    formula = clean.get("amount_formula", item.amount_formula if item else "")
-    errors: dict[str, str] = {}
-    for name, check in (("params", lambda: rules.check_params(params)),
-                        ("rule", lambda: rules.check_rule(rule, params, tags=tag_names())),
-                        ("amount_formula", lambda: amounts.check_formula(formula, params))):
-        if name != "params" and "params" in errors:
-            continue  # references to parameters cannot be judged against broken parameters
-        try:
-            check()
-        except rules.RuleError as exc:
-            errors[name] = f"{exc.path}:{exc.message}" if getattr(exc, "path", "") else exc.message
-    if errors:
-        raise fail(errors)
-
-
-def _cross_checks(clean: dict, item: PolicyItem | None) -> None:
-    """Checks across fields: window start ≤ end, floor ≤ cap."""
-    def value(name):
-        return clean[name] if name in clean else (getattr(item, name) if item else None)
-
-    errors = {}
-    start, end = value("window_start"), value("window_end")
-    if start and end and start > end:
-        errors["window_end"] = f"申报截止({end})不能早于申报开始({start})"
-    floor, cap = value("amount_floor"), value("amount_cap")
-    if floor is not None and cap is not None and floor > cap:
-        errors["amount_cap"] = f"金额上限({cap})不能低于金额下限({floor})"
-    if errors:
-        raise fail(errors)
 
 
 def _new_code(department: Department) -> str:
@@ -436,10 +154,8 @@ def do_create_item(actor, document: PolicyDocument, data: dict[str, Any]) -> Pol
     data = dict(data)
     if not data.get("department") and getattr(actor, "department_id", None):
         data["department"] = actor.department_id
-    clean = clean_item(data, partial=False)
+    clean = check_item(data, None)
     access.access_policy_write(actor, department=clean["department"])
-    _cross_checks(clean, None)
-    _check_engine(clean, None)
     clean["code"] = clean.get("code") or _new_code(clean["department"])
     _ensure_code_free(clean["code"], None)
     try:
@@ -464,12 +180,9 @@ def do_update_item(actor, item: PolicyItem, data: dict[str, Any]) -> PolicyItem:
     """Change an item's fields (only those given). A change of rule, parameters, amount, mode or benefit
     type bumps the revision; on a published item it re-matches after commit."""
     access.access_policy_write(actor, item)
-    clean = clean_item(data, partial=True)
+    clean = check_item(data, item)
     if "department" in clean:
         access.access_policy_write(actor, department=clean["department"])
-    _cross_checks(clean, item)
-    if any(name in clean for name in ("rule", "params", "amount_formula")):
-        _check_engine(clean, item)
     if clean.get("code"):
         _ensure_code_free(clean["code"], item)
     if "code" in clean and not clean["code"]:
@@ -487,12 +200,9 @@ def _apply_update(actor, item: PolicyItem, clean: dict) -> PolicyItem:
         raise Conflict(f"{_status_label(item.status)}的政策事项不能修改"
                        + ("(请先由审核人退回)" if item.status == ItemStatus.REVIEW else ""))
     if clean.get("budget") is not None:  # checked under the item lock that confirmations and approvals take
-        from yingshang.policies.actions_redemption import committed_amount
-
-        committed = committed_amount(item.pk)
-        if Decimal(clean["budget"]) < committed:
-            raise ValidationFailed(f"budget: 预算不能低于已确认/已批准的金额 {committed:.2f} 元",
-                                   fields={"budget": f"不能低于已确认/已批准的金额 {committed:.2f} 元"})
+        reason = _budget_error(item, clean["budget"])
+        if reason:
+            raise fail({"budget": reason})
     before = audit.snapshot(item, ITEM_AUDIT)
     for key, value in clean.items():
         setattr(item, key, value)

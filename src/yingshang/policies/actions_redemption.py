@@ -118,6 +118,40 @@ def estimate_amount(item: PolicyItem, enterprise: Enterprise, as_of: dt.date | N
     return amounts.estimate(item.amount_formula, item.amount_floor, item.amount_cap, facts, item.params or {}, as_of)
 
 
+# Derived variables of formulas and rules and the register figures they rest on.
+DERIVED_FIGURES = {"rd_ratio": ("rd_expense", "operating_revenue")}
+SELF_REPORTED = "企业自报"
+
+
+def item_figures(item: PolicyItem) -> frozenset[str]:
+    """The register figures (FIGURE_FIELDS) the item's amount formula and rule use."""
+    from yingshang.enterprises.models import FIGURE_FIELDS
+
+    names = set(re.findall(r"[A-Za-z_]\w*", item.amount_formula or "")) | _rule_fields(item.rule)
+    for name, parts in DERIVED_FIGURES.items():
+        if name in names:
+            names.update(parts)
+    return frozenset(names) & frozenset(FIGURE_FIELDS)
+
+
+def _rule_fields(node) -> set[str]:
+    if isinstance(node, dict):
+        own = {node["field"]} if isinstance(node.get("field"), str) else set()
+        return own.union(*(_rule_fields(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_rule_fields(v) for v in node))
+    return set()
+
+
+def self_reported_figures(figures: frozenset[str], figure_sources: dict | None) -> list[str]:
+    """Which of ``figures`` the enterprise reported itself (source 企业自报), as Chinese labels."""
+    from yingshang.enterprises.models import FIGURE_LABELS
+
+    sources = figure_sources or {}
+    return [FIGURE_LABELS.get(f, f) for f in sorted(figures)
+            if isinstance(sources.get(f), dict) and sources[f].get("source") == SELF_REPORTED]
+
+
 def committed_amount(item_id: int) -> Decimal:
     """Money committed on an item: confirmed/paid/received redemptions + approved/paid/received applications."""
     red = Redemption.objects.filter(item_id=item_id, status__in=REDEMPTION_COMMITTED).aggregate(
@@ -347,19 +381,19 @@ def _check_passed_over(alloc: Allocation) -> None:
 def _one_id(raw, name: str) -> int:
     text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
     if not re.fullmatch(r"[0-9]{1,19}", text) or not 1 <= int(text) <= MAX_ID:
-        raise ValidationFailed(f"{name}: 兑现记录编号应为 1 至 {MAX_ID} 之间的整数,收到「{str(raw)[:20]}」",
+        raise ValidationFailed(f"兑现记录编号应为 1 至 {MAX_ID} 之间的整数,收到「{str(raw)[:20]}」",
                                fields={name: "应为正整数编号"})
     return int(text)
 
 
 def _clean_ids(ids, name: str = "ids") -> list[int]:
     if ids is None or isinstance(ids, (str, bytes, dict)) or not hasattr(ids, "__iter__"):
-        raise ValidationFailed(f"{name}: 应为兑现记录编号的列表", fields={name: "应为整数列表"})
+        raise ValidationFailed("兑现记录:应为兑现记录编号的列表", fields={name: "应为整数列表"})
     clean = sorted({_one_id(i, name) for i in ids})
     if not clean:
-        raise ValidationFailed(f"{name}: 请至少选择一条兑现记录", fields={name: "不能为空"})
+        raise ValidationFailed("请至少选择一条兑现记录", fields={name: "不能为空"})
     if len(clean) > MAX_SELECTION:
-        raise ValidationFailed(f"{name}: 一次最多处理 {MAX_SELECTION} 条兑现记录", fields={name: "过多"})
+        raise ValidationFailed(f"一次最多处理 {MAX_SELECTION} 条兑现记录", fields={name: "过多"})
     return clean
 
 
@@ -401,6 +435,14 @@ def _open_claims(item: PolicyItem, eligible) -> list[Claim]:
         return claims
     keep = np.isin(np.fromiter((c.enterprise_id for c in claims), dtype=np.int64, count=len(claims)), eligible)
     return [c for c, ok in zip(claims, keep) if ok]
+
+
+def capped_claims(item: PolicyItem, rows) -> list[Claim]:
+    """The claims with their amounts clipped to the item's per-enterprise cap: an estimate stored before the
+    cap was set (or lowered) is never confirmed above it."""
+    cap = item.amount_cap
+    return [Claim(r.pk, r.enterprise_id, r.amount_estimated if cap is None else min(r.amount_estimated, cap))
+            for r in rows]
 
 
 def _write_allocation(actor, item: PolicyItem, rows: list[Redemption], alloc: Allocation, now: dt.datetime) -> None:
@@ -458,8 +500,8 @@ def do_confirm_redemptions(actor, item: PolicyItem, ids) -> ConfirmResult:
         if not rows:
             raise Conflict("所选兑现记录均已确认或已处理,无需重复确认")
         remaining = remaining_budget(item)
-        pool = None if remaining is None else _open_claims(item, eligible)
-        alloc = allocate(rows, remaining, item.allocation, pool)
+        pool = None if remaining is None else capped_claims(item, _open_claims(item, eligible))
+        alloc = allocate(capped_claims(item, rows), remaining, item.allocation, pool)
         _check_passed_over(alloc)
         now = timezone.now()
         _write_allocation(actor, item, rows, alloc, now)
@@ -482,9 +524,9 @@ def do_release_short(actor, item: PolicyItem) -> ConfirmResult:
 def _check_ref(payout_ref: str) -> str:
     ref = (payout_ref or "").strip()
     if not ref:
-        raise ValidationFailed("payout_ref: 请填写拨付凭证号", fields={"payout_ref": "不能为空"})
+        raise ValidationFailed("请填写拨付凭证号", fields={"payout_ref": "不能为空"})
     if len(ref) > MAX_REF:
-        raise ValidationFailed(f"payout_ref: 拨付凭证号不能超过 {MAX_REF} 个字符", fields={"payout_ref": "过长"})
+        raise ValidationFailed(f"拨付凭证号不能超过 {MAX_REF} 个字符", fields={"payout_ref": "过长"})
     return ref
 
 
@@ -544,9 +586,9 @@ def do_cancel_redemption(actor, redemption: Redemption, reason: str) -> Redempti
     access_manage(actor, redemption.item)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("reason: 取消兑现必须说明理由", fields={"reason": "不能为空"})
+        raise ValidationFailed("取消兑现必须说明理由", fields={"reason": "不能为空"})
     if len(reason) > 300:
-        raise ValidationFailed("reason: 理由不能超过 300 个字符", fields={"reason": "过长"})
+        raise ValidationFailed("取消理由不能超过 300 个字符", fields={"reason": "过长"})
     with transaction.atomic():
         lock_item(redemption.item)
         row = _transition(actor, redemption, (RS.PENDING, RS.SHORT, RS.CONFIRMED), RS.CANCELLED, reason=reason,

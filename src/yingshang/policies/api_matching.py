@@ -53,6 +53,8 @@ class PolicyEntry(Schema):
     amount: Optional[str] = Field(None, description="测算金额(元),无法测算时为 null")
     amount_note: str = ""
     window_end: Optional[str] = None
+    window: str = Field("open", description="评估日期的申报窗口:open(申报中)、not_yet(尚未开始)、closed(已截止)")
+    window_label: str = ""
     reasons: list[Reason]
     gaps: list[str] = Field(description="差一个条件时:所差的条件")
     missing: list[Figure] = Field(description="无法判断时:需补充的数据")
@@ -139,6 +141,7 @@ def entry_out(entry: matching.Entry) -> dict:
             "benefit_type_label": item.get_benefit_type_display(), "status": entry.status,
             "amount": money_text(entry.amount), "amount_note": item.amount_note,
             "window_end": item.window_end.isoformat() if item.window_end else None,
+            "window": entry.window, "window_label": entry.window_label,
             "reasons": entry.reasons, "gaps": entry.gaps, "missing": entry.missing}
 
 
@@ -159,7 +162,8 @@ def region_filter(user, code: str) -> str:
 @router.get("/enterprises/{uscc}/policies", response={200: CalculatorOut, **ERRORS},
             summary="政策计算器:企业可享受、差一个条件、无法判断的政策事项")
 def enterprise_policies(request, uscc: str, as_of: str = ""):
-    """Eligible items are ranked by estimated amount (high first), then by deadline (soonest first)."""
+    """Only items whose document is in force on as_of; eligible items with an open window first, ranked by
+    estimated amount (high first), then by deadline (soonest first); closed windows last (window=closed)."""
     day = parse_as_of(as_of)
     ent = enterprise_by_uscc(uscc)
     access_enterprise(request.auth, ent)

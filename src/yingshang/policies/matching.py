@@ -94,6 +94,18 @@ def published_items():
     return PolicyItem.objects.published().select_related("document__region", "department").order_by("id")
 
 
+def in_force_on(items, day: dt.date):
+    """Items whose document is in force on ``day``: from effective_from (published_on when empty; neither
+    = always) up to expires_on inclusive (empty = no end)."""
+    from django.db.models import Q
+    from django.db.models.functions import Coalesce
+
+    started = Coalesce("document__effective_from", "document__published_on")
+    return items.annotate(_doc_start=started).filter(
+        Q(_doc_start__isnull=True) | Q(_doc_start__lte=day),
+        Q(document__expires_on__isnull=True) | Q(document__expires_on__gte=day))
+
+
 def compiled_items(items, as_of: dt.date) -> tuple[dict[int, ItemRule], dict[int, str]]:
     """({item id: ItemRule}, {item id: error message}) — a broken rule skips its item, never the run."""
     from yingshang.policies.engine.rules import RuleError
@@ -354,6 +366,18 @@ def money_text(amount: Decimal | None) -> str:
     return "" if amount is None else f"{amount:,.2f}"
 
 
+WINDOW_LABELS = {"open": "申报中", "not_yet": "尚未开始申报", "closed": "申报已截止"}
+
+
+def window_state(item: PolicyItem, day: dt.date) -> str:
+    """'open', 'not_yet' or 'closed': where ``day`` falls in the item's application window."""
+    if item.window_start and day < item.window_start:
+        return "not_yet"
+    if item.window_end and day > item.window_end:
+        return "closed"
+    return "open"
+
+
 TRUTH_NAMES = {0: "false", 1: "true", 2: "unknown"}
 
 
@@ -371,10 +395,20 @@ class Entry:
     amount: Decimal | None
     evaluation: object  # engine.row.Evaluation
     hidden: frozenset = frozenset()
+    as_of: dt.date | None = None
 
     @property
     def amount_text(self) -> str:
         return money_text(self.amount)
+
+    @property
+    def window(self) -> str:
+        """The application window state on the evaluation date: open / not_yet / closed."""
+        return window_state(self.item, self.as_of or timezone.localdate())
+
+    @property
+    def window_label(self) -> str:
+        return WINDOW_LABELS[self.window]
 
     @property
     def reasons(self) -> list[dict]:
@@ -401,8 +435,9 @@ class Calculator:
 
     @property
     def total(self) -> Decimal:
-        """The sum of the estimated amounts of the eligible items (元)."""
-        return sum((e.amount for e in self.eligible if e.amount is not None), Decimal("0.00"))
+        """The sum of the estimated amounts of the eligible items whose window has not closed (元)."""
+        return sum((e.amount for e in self.eligible if e.amount is not None and e.window != "closed"),
+                   Decimal("0.00"))
 
     @property
     def total_text(self) -> str:
@@ -410,9 +445,11 @@ class Calculator:
 
 
 def _rank(entry: Entry) -> tuple:
-    """Amount descending (unknown amounts last), then the deadline soonest (no deadline last)."""
+    """Window-closed items last (still listed, marked 申报已截止); then amount descending (unknown amounts
+    last), then the deadline soonest (no deadline last)."""
     end = entry.item.window_end
-    return (entry.amount is None, -(entry.amount or 0), end is None, end or dt.date.max, entry.item.pk)
+    return (entry.window == "closed", entry.amount is None, -(entry.amount or 0), end is None,
+            end or dt.date.max, entry.item.pk)
 
 
 _names_cache: dict = {"at": 0.0, "names": None}
@@ -445,13 +482,14 @@ def _actionable(evaluation) -> bool:
 
 
 def calculator(enterprise: Enterprise, as_of=None) -> Calculator:
-    """Every published item for one enterprise: eligible (ranked by amount, then deadline), near-miss
-    (with the gap) and undecidable (with the figures to supply)."""
+    """Every published item whose document is in force on ``as_of``, for one enterprise: eligible (window
+    open first, ranked by amount, then deadline), near-miss (with the gap) and undecidable (with the
+    figures to supply)."""
     from yingshang.policies import engine_db
     from yingshang.policies.engine import row
 
     as_of = _as_date(as_of)
-    items = {item.pk: item for item in published_items()}
+    items = {item.pk: item for item in in_force_on(published_items(), as_of)}
     compiled, _ = compiled_items(items.values(), as_of)
     facts = engine_db.facts_for(enterprise, on=as_of)
     evaluations = row.evaluate_many({k: r.compiled for k, r in compiled.items()}, facts, names=display_names())
@@ -462,7 +500,7 @@ def calculator(enterprise: Enterprise, as_of=None) -> Calculator:
             continue
         if status in STATUSES:
             item = items[item_id]
-            entry = Entry(item, status, estimate(item, facts, as_of), evaluation, compiled[item_id].hidden)
+            entry = Entry(item, status, estimate(item, facts, as_of), evaluation, compiled[item_id].hidden, as_of)
             getattr(out, status).append(entry)
     for name in STATUSES:
         getattr(out, name).sort(key=_rank)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import DateField, DateTimeField, DecimalField
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,8 +25,9 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from yingshang.core.errors import DomainError
-from yingshang.core.models import AuditAction, AuditLog, Department, Region
+from yingshang.core.access import access_staff
+from yingshang.core.errors import DomainError, shorten
+from yingshang.core.models import AuditAction, AuditLog, Department, Region, Role
 from yingshang.core.redact import redact, redact_value
 from yingshang.enterprises import industries
 from yingshang.enterprises.models import Size
@@ -143,16 +146,14 @@ def _document_form(request, doc: PolicyDocument | None) -> HttpResponse:
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in DOC_FORM_FIELDS}
         values["departments"] = request.POST.getlist("departments")
-        try:
+        upload, upload_name = request.FILES.get("attachment"), request.POST.get("attachment_name", "")
+        try:  # one action: the document and its attachment are written together or not at all
             if doc is None:
-                doc = actions.do_create_document(request.user, values)
+                doc = actions.do_create_document(request.user, values, upload, upload_name)
                 messages.success(request, "政策文件已创建,可以为它添加政策事项。")
             else:
-                actions.do_update_document(request.user, doc, values)
+                actions.do_update_document(request.user, doc, values, upload, upload_name)
                 messages.success(request, "政策文件已保存。")
-            upload = request.FILES.get("attachment")
-            if upload:
-                actions.do_add_attachment(request.user, doc, upload, request.POST.get("attachment_name", ""))
             return redirect("policies:document_detail", pk=doc.pk)
         except DomainError as exc:
             errors, message = exc.fields, exc.message
@@ -174,10 +175,81 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ---------------------------------------------------------------- item page
 def _audit(user, obj, limit: int = 50) -> list:
-    """The object's audit history, for staff only."""
+    """The object's audit history, for staff only, with Chinese field names and readable values."""
     if not access.is_staff(user):
         return []
-    return list(AuditLog.objects.for_object(obj)[:limit])
+    names = _FkNames()
+    return [{"at": e.at, "actor_name": e.actor_name, "action": e.get_action_display(), "reason": e.reason,
+             "changes": [_change_row(type(obj), k, v, names) for k, v in (e.changes or {}).items()]}
+            for e in AuditLog.objects.for_object(obj)[:limit]]
+
+
+AUDIT_EXTRA_LABELS = {"attachments": "附件", "status": "状态", "revision": "修订号"}
+
+
+def _audit_field(model, key: str):
+    for candidate in (model, PolicyItem, PolicyDocument):
+        for name in (key, key.removesuffix("_id")):
+            try:
+                return candidate._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+    return None
+
+
+def _change_row(model, key: str, change, names: "_FkNames") -> dict:
+    """One audited change as (Chinese field name, old text, new text)."""
+    field = _audit_field(model, key)
+    label = AUDIT_EXTRA_LABELS.get(key) or (str(field.verbose_name) if field is not None else key)
+    pair = list(change) if isinstance(change, (list, tuple)) else [None, change]
+    old, new = (pair + [None, None])[:2]
+    return {"label": label, "old": audit_value(field, old, names), "new": audit_value(field, new, names)}
+
+
+def audit_value(field, value, names: "_FkNames | None" = None) -> str:
+    """An audited value as people read it: choice labels, 2,000,000.00, YYYY-MM-DD, names for ids."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if field is None:
+        return shorten(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value), 160)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, DecimalField):
+        try:
+            return f"{Decimal(str(value)):,.2f}"
+        except InvalidOperation:
+            return str(value)
+    if isinstance(field, (DateField, DateTimeField)):
+        return str(value).replace("T", " ")[:16 if isinstance(field, DateTimeField) else 10]
+    if field.is_relation and names is not None:
+        return names.show(field.related_model, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return shorten(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value), 160)
+
+
+class _FkNames:
+    """Names of the departments/regions/documents/users an audit page mentions, one query per id."""
+
+    def __init__(self):
+        self.cache: dict = {}
+
+    def show(self, model, value) -> str:
+        if isinstance(value, list):
+            return "、".join(self.show(model, v) for v in value) or "—"
+        key = (model, str(value))
+        if key not in self.cache:
+            self.cache[key] = self._lookup(model, str(value))
+        return self.cache[key]
+
+    @staticmethod
+    def _lookup(model, value: str) -> str:
+        if model is Department:  # documents list departments by code, items store the id
+            found = Department.objects.filter(code=value).first() or (
+                Department.objects.filter(pk=int(value)).first() if value.isdigit() and len(value) < 18 else None)
+        else:
+            found = model.objects.filter(pk=value).first() if value.isdigit() or model is Region else None
+        return (getattr(found, "name", None) or getattr(found, "title", None) or str(found)) if found else value
 
 
 def _status_history(item: PolicyItem) -> list[dict]:
@@ -201,13 +273,35 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return denied
     user, staff = request.user, access.is_staff(request.user)
     can = _permissions(user, item)
+    can["matches"] = _may_see_matches(user)
     return render(request, "policies/library/item.html", {
         "item": item, "doc": item.document, "shown": shown_texts(item, staff),
         "sentences": rule_sentences(item.rule or {}, item.params or {}),
-        "status_css": STATUS_CSS, "staff": staff, "can": can, "history": _status_history(item) if staff else [],
+        "status_css": STATUS_CSS, "staff": staff, "can": can, "apply": apply_state(user, item), "history": _status_history(item) if staff else [],
         "reviews": ItemReview.objects.filter(item=item).select_related("reviewer") if staff else [],
         "audit": _audit(user, item), "params_json": json.dumps(item.params or {}, ensure_ascii=False, indent=2),
         "rule_json": json.dumps(item.rule or {}, ensure_ascii=False, indent=2)})
+
+
+def apply_state(user, item: PolicyItem) -> dict | None:
+    """For enterprise users: whether the item takes online applications today (None: no button at all)."""
+    if getattr(user, "role", None) != Role.ENTERPRISE or item.mode not in (Mode.APPLY, Mode.INSTANT) \
+            or item.status != ItemStatus.PUBLISHED:
+        return None
+    today = timezone.localdate()
+    if item.window_start and today < item.window_start:
+        return {"open": False, "note": f"申报未开始(申报期 {item.window_start:%Y-%m-%d} 起)"}
+    if item.window_end and today > item.window_end:
+        return {"open": False, "note": f"申报已截止(截止日期 {item.window_end:%Y-%m-%d})"}
+    return {"open": True, "note": ""}
+
+
+def _may_see_matches(user) -> bool:
+    try:
+        access_staff(user)
+    except PermissionDenied:
+        return False
+    return True
 
 
 PUBLIC_TEXTS = ("summary", "clause", "amount_note", "materials")
@@ -260,8 +354,18 @@ def item_action(request: HttpRequest, pk: int) -> HttpResponse:
         TRANSITIONS[verb](request.user, item, request.POST.get("reason", ""))
         messages.success(request, DONE[verb])
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, flash_text(exc))
     return redirect("policies:item_detail", pk=pk)
+
+
+def flash_text(exc: DomainError) -> str:
+    """The error's message for a flash, with a leading English field key (“amount: …”) put in Chinese."""
+    text = exc.message
+    for key in exc.fields or {}:
+        for sep in (": ", ":", ":"):
+            if text.startswith(key + sep):
+                return f"{actions.label(key)}:{text[len(key) + len(sep):]}"
+    return text
 
 
 # ---------------------------------------------------------------- item form and rule editor
@@ -370,10 +474,10 @@ def breakdown_tables(breakdown: dict) -> list[dict]:
         rows = [{"code": code, "name": str(names.get(code, code or "未确定")),
                  **{s: int((counts or {}).get(s, 0)) for s in ("eligible", "near_miss", "unknown")}}
                 for code, counts in sorted(data.items(), key=lambda kv: -int((kv[1] or {}).get("eligible", 0)))]
+        top = rows[:20]  # all 20 industry sections fit the horizontal chart
         tables.append({"kind": kind, "title": titles[kind], "rows": rows,
-                       "chart": json.dumps({"names": [r["name"] for r in rows[:15]],
-                                            "eligible": [r["eligible"] for r in rows[:15]],
-                                            "near_miss": [r["near_miss"] for r in rows[:15]]}, ensure_ascii=False)})
+                       "chart": json.dumps({"names": [r["name"] for r in top], "eligible": [r["eligible"] for r in top],
+                                            "near_miss": [r["near_miss"] for r in top]}, ensure_ascii=False)})
     return tables
 
 

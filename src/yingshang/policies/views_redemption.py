@@ -82,10 +82,19 @@ def workbench(request: HttpRequest) -> HttpResponse:
         status = request.GET.get("status", "") if request.GET.get("status", "") in RS.values else ""
         qs = Redemption.objects.filter(item=item).select_related("enterprise").order_by("eligible_at", "id")
         page = Paginator(qs.filter(status=status) if status else qs, PER_PAGE).get_page(request.GET.get("page"))
+        _flag_self_reported(item, page)
         ctx.update(page=page, status=status, budget=reds.budget_summary(item), query=f"item={item.pk}&status={status}",
                    here=f"{reverse('policies:redemption_workbench')}?item={item.pk}&status={status}"
                         f"&page={page.number}")
     return render(request, "policies/redemption/workbench.html", ctx)
+
+
+def _flag_self_reported(item: PolicyItem, page) -> None:
+    """Mark the rows whose amount or eligibility rests on figures the enterprise reported itself (the
+    enterprises come with the page's one query), so the clerk verifies them before confirming."""
+    figures = reds.item_figures(item)
+    for r in page:
+        r.self_reported = reds.self_reported_figures(figures, r.enterprise.figure_sources) if figures else []
 
 
 def _managed_item(request: HttpRequest, pk: int) -> PolicyItem:
@@ -99,14 +108,14 @@ def _workbench_url(item: PolicyItem) -> str:
 
 
 def _confirm_message(res) -> str:
-    text = f"已确认 {res.confirmed} 条,共 {res.amount} 元"
+    text = f"已确认 {res.confirmed} 条,共 {res.amount:,.2f} 元"
     if res.reduced:
         text += f";预算不足,{res.reduced} 条按比例核减"
     if res.short:
         text += f";预算不足,{res.short} 条暂缓(待追加预算)"
     if res.skipped:
         text += f";{res.skipped} 条此前已确认,已跳过"
-    return text + (f"。剩余预算 {res.remaining} 元" if res.remaining is not None else "。")
+    return text + (f"。剩余预算 {res.remaining:,.2f} 元" if res.remaining is not None else "。")
 
 
 @login_required
@@ -275,11 +284,12 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(PolicyItem.objects.select_related("department", "document"), pk=pk,
                              status=ItemStatus.PUBLISHED)
     error, fields, closed = "", {}, ""
+    existing = _open_application(item, request.user)
     try:
         apps.check_item_open(item)
     except DomainError as exc:
         closed = exc.message
-    if request.method == "POST" and not closed:
+    if request.method == "POST" and not closed and existing is None:
         try:
             files = apps.collect_files(item, request.FILES)
             app = apps.do_submit_application(request.user, item, request.POST.get("note", ""), files)
@@ -291,11 +301,20 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
     materials = [{"index": i, "name": m.get("name", ""), "required": bool(m.get("required")),
                   "error": fields.get(f"材料:{m.get('name', '')}", "")}
                  for i, m in enumerate(item.materials or []) if isinstance(m, dict)]
-    ctx = {"item": item, "materials": materials, "error": error, "closed": closed,
+    ctx = {"item": item, "materials": materials, "error": error, "closed": closed, "existing": existing,
            "note": request.POST.get("note", ""),
            "today": timezone.localdate(), "accept": ",".join(apps.SIGNATURES)}
-    status = 400 if error else 409 if closed and request.method == "POST" else 200
+    blocked = (closed or existing is not None) and request.method == "POST"
+    status = 400 if error else 409 if blocked else 200
     return render(request, "policies/redemption/apply.html", ctx, status=status)
+
+
+def _open_application(item: PolicyItem, user) -> Application | None:
+    """The enterprise's application for this item that is still open (at most one: application_one_open)."""
+    if not user.enterprise_id:
+        return None
+    return (Application.objects.filter(item=item, enterprise_id=user.enterprise_id)
+            .exclude(status__in=[AS.REJECTED, AS.WITHDRAWN]).order_by("-submitted_at").first())
 
 
 # ---------------------------------------------------------------- statistics

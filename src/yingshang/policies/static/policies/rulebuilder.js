@@ -103,7 +103,7 @@
     var select = el("select", multiple ? {multiple: "multiple", size: "4"} : {});
     var chosen = multiple ? (Array.isArray(value) ? value.map(String) : []) : [String(value)];
     (spec.choices || []).forEach(function (c) {
-      select.appendChild(option(c[0], c[1] + (spec.kind === "flag" ? "" : "(" + c[0] + ")"), chosen.indexOf(String(c[0])) >= 0));
+      select.appendChild(option(c[0], c[1], chosen.indexOf(String(c[0])) >= 0));
     });
     select.addEventListener("change", function () {
       if (multiple) {
@@ -284,15 +284,24 @@
     Array.prototype.forEach.call(scope.querySelectorAll(".preview-chart"), function (box) {
       var data;
       try { data = JSON.parse(box.getAttribute("data-chart")); } catch (e) { return; }
-      var chart = window.echarts.init(box);
+      // Many categories (按行业门类 has up to 20): horizontal bars, one row each, so every name stays readable.
+      var horizontal = data.names.length > 8;
+      box.style.height = (horizontal ? Math.max(280, data.names.length * 28 + 70) : 300) + "px";
+      var chart = window.echarts.getInstanceByDom(box) || window.echarts.init(box);
+      var categories = {type: "category", data: data.names, inverse: horizontal,
+                        axisLabel: horizontal ? {width: 120, overflow: "truncate"}
+                                              : {interval: 0, rotate: data.names.length > 4 ? 30 : 0, width: 90, overflow: "truncate"}};
+      var values = {type: "value", minInterval: 1};
       chart.setOption({
-        tooltip: {trigger: "axis"}, legend: {data: ["符合", "差一项"]},
-        grid: {left: 8, right: 8, bottom: 8, top: 32, containLabel: true},
-        xAxis: {type: "category", data: data.names, axisLabel: {interval: 0, rotate: data.names.length > 5 ? 30 : 0}},
-        yAxis: {type: "value", minInterval: 1},
+        tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
+        legend: {data: ["符合", "差一项"], top: 0, left: "center"},
+        grid: {left: 8, right: 16, top: 36, bottom: 12, containLabel: true},
+        xAxis: horizontal ? values : categories,
+        yAxis: horizontal ? categories : values,
         series: [{name: "符合", type: "bar", data: data.eligible, itemStyle: {color: "#137333"}},
                  {name: "差一项", type: "bar", data: data.near_miss, itemStyle: {color: "#b45309"}}]
-      });
+      }, true);
+      chart.resize();
     });
   }
 
