@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.policies.test_redemption_actions import officer
 from tests.policies.test_redemption_support import make_enterprises, make_item, make_redemptions
 from yingshang.core.errors import Conflict
 from yingshang.core.models import AuditLog, Notification
@@ -94,3 +95,23 @@ def test_ineligible_open_claims_do_not_reserve_budget_in_the_order(org):
     a, b = make_redemptions(item, ents, ["600", "300"])
     stored(item, ents[1:])  # A's enterprise dropped out; the matcher has not cancelled its row yet
     assert reds.do_confirm_redemptions(org.users["policy_officer"], item, [b.pk]).amount == Decimal("300.00")
+
+
+def test_a_record_cancelled_by_the_matcher_reopens_when_the_enterprise_qualifies_again(org):
+    item = make_item(org, budget="1000")
+    ent, = make_enterprises(1)
+    reds.do_create_redemptions(item, [ent.pk])
+    assert reds.do_cancel_ineligible_redemptions(item, [ent.pk], "企业已迁出") == 1
+    assert reds.do_create_redemptions(item, [ent.pk]) == 1
+    row = Redemption.objects.get(item=item, enterprise=ent)
+    assert row.status == RS.PENDING and row.note == ""
+
+
+def test_a_clerks_cancellation_is_not_undone_by_the_matcher(org):
+    item = make_item(org, budget="1000")
+    ent, = make_enterprises(1)
+    reds.do_create_redemptions(item, [ent.pk])
+    row = Redemption.objects.get(item=item, enterprise=ent)
+    reds.do_cancel_redemption(officer(org), row, "企业放弃")
+    assert reds.do_create_redemptions(item, [ent.pk]) == 0
+    assert Redemption.objects.get(pk=row.pk).status == RS.CANCELLED

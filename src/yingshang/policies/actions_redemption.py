@@ -49,6 +49,8 @@ EACH_LIMIT = 200  # above this many rows, notifications go set-based with a comm
 MAX_ID = 2**63 - 1  # ids are 64-bit: a bigger number is a client's mistake, not a 500
 MAX_SELECTION = 10000
 INELIGIBLE_FLAG = "企业已不再符合条件,请核实后决定是否取消"
+# Marks a cancellation made by the matcher (not by a clerk): such a record reopens if the enterprise qualifies again.
+AUTO_CANCEL_MARK = "【系统】"
 
 
 # ---------------------------------------------------------------- access
@@ -232,6 +234,22 @@ def _new_enterprise_ids(item: PolicyItem, ids: list[int]) -> list[int]:
     return sorted(Enterprise.objects.filter(pk__in=ids).exclude(pk__in=taken).values_list("pk", flat=True))
 
 
+def _revive(item: PolicyItem, ids: list[int], as_of: dt.date, now: dt.datetime, known: dict | None) -> int:
+    """Reopen redemptions the matcher cancelled when these enterprises stopped qualifying (never a clerk's
+    cancellation): they qualify again, as of now, with a fresh estimate."""
+    rows = list(Redemption.objects.filter(item=item, enterprise_id__in=ids, status=RS.CANCELLED,
+                                          note__startswith=AUTO_CANCEL_MARK))
+    amounts = _chunk_amounts(item, [r.enterprise_id for r in rows], as_of, known) if rows else {}
+    for r in rows:
+        before = [r.status, r.note]
+        r.status, r.note, r.eligible_at, r.shortfall = RS.PENDING, "", now, ZERO
+        r.amount_estimated = amounts.get(r.enterprise_id)
+        r.save(update_fields=["status", "note", "eligible_at", "shortfall", "amount_estimated"])
+        audit.record(None, AuditAction.TRANSITION, r, changes={"status": [before[0], RS.PENDING.value],
+                                                                "note": [before[1], ""]}, reason="企业重新符合条件")
+    return len(rows)
+
+
 def _chunk_amounts(item: PolicyItem, ids: list[int], as_of: dt.date, known: dict | None) -> dict:
     """{enterprise id: estimate}: taken from ``known`` (the matcher's), else computed from the enterprise's facts."""
     if not item.amount_formula:
@@ -277,6 +295,9 @@ def do_create_redemptions(item: PolicyItem, enterprise_ids, as_of: dt.date | Non
             if fresh:
                 _insert_chunk(item, fresh, as_of, now, amounts)
         created = _audit_created(item, now) if ids else 0
+        revived_at = timezone.now()  # after the creation stamp, so _audit_created never counts these
+        created += sum(_revive(item, ids[start:start + CHUNK], as_of, revived_at, amounts)
+                       for start in range(0, len(ids), CHUNK))
         if created:
             _notify(department_officers(item), f"redemption-new:{item.pk}:{now.timestamp():.6f}",
                     f"「{item.title}」新增 {created} 条免申即享兑现待确认", link=f"/policies/redemption/?item={item.pk}")
@@ -518,12 +539,13 @@ def _cancel_open(item: PolicyItem, ids: list[int], reason: str, now: dt.datetime
     rows = _rows_of(item, ids, CONFIRMABLE)
     for start in range(0, len(rows), CHUNK):
         Redemption.objects.filter(pk__in=[r.pk for r in rows[start:start + CHUNK]]).update(
-            status=RS.CANCELLED, note=reason, confirmed_by=None, confirmed_at=None)
+            status=RS.CANCELLED, note=AUTO_CANCEL_MARK + reason, confirmed_by=None, confirmed_at=None)
     audit.record_bulk("系统", AuditAction.TRANSITION, [
         ("policies.redemption", str(r.pk), f"{item.title} 兑现 #{r.pk}",
-         {"status": [r.status, RS.CANCELLED.value], "note": [r.note, reason]}) for r in rows], reason=reason, at=now)
+         {"status": [r.status, RS.CANCELLED.value], "note": [r.note, AUTO_CANCEL_MARK + reason]}) for r in rows],
+        reason=reason, at=now)
     for r in rows:
-        r.status, r.note, r.item = RS.CANCELLED, reason, item
+        r.status, r.note, r.item = RS.CANCELLED, AUTO_CANCEL_MARK + reason, item
     return rows
 
 
