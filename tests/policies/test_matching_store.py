@@ -4,6 +4,8 @@ eligible, and the matches page counts only the user's region."""
 from __future__ import annotations
 
 import re
+
+import numpy as np
 import pytest
 
 from tests.factories import UserFactory
@@ -203,3 +205,26 @@ def test_the_matches_page_counts_only_the_users_region(org, staff, client):
     assert fugou["无法判断"] == expected_fugou["unknown"]
     assert everywhere["符合条件"] == 2 and on_street["符合条件"] == 0
     assert sum(fugou.values()) < sum(everywhere.values())
+
+
+# ---------------------------------------------------------------- redemptions after the push
+def test_missing_redemptions_of_stored_eligible_enterprises_are_caught_up(org, staff):
+    """Redemptions are written after the pushes commit; the hourly sync fills any a crash left out."""
+    it = item(org, rule=TIGHT, mode="auto", amount_formula="employees * 10")
+    matching.run_item(it, "publish")
+    assert set(Redemption.objects.filter(item=it).values_list("enterprise_id", flat=True)) == {
+        staff["small"].pk, staff["far"].pk}
+    Redemption.objects.filter(item=it, enterprise=staff["far"]).delete()  # as if the process died in between
+    assert matching_store.sync_redemptions() == 1
+    row = Redemption.objects.get(item=it, enterprise=staff["far"])
+    assert row.amount_estimated == 300  # 30 employees × 10 元, estimated from the matcher's register
+    assert matching_store.sync_redemptions() == 0
+
+
+def test_redemptions_follow_only_the_stored_current_result(org, staff):
+    it = item(org, rule=TIGHT, mode="auto", amount_formula="1000")
+    matching.run_item(it, "publish")
+    Redemption.objects.filter(item=it).delete()
+    # "mid" is not in the stored eligible set, so it gets nothing even if a caller names it
+    created = matching_store.redeem_stored(it, "", np.array([staff["mid"].pk]), matching._as_date(None))
+    assert created == 0 and not Redemption.objects.filter(item=it).exists()

@@ -74,6 +74,7 @@ def test_creation_takes_the_matchers_amounts_and_skips_the_estimate(org, monkeyp
         raise AssertionError("estimate must not be called for known amounts")
 
     monkeypatch.setattr(reds, "estimate_amount", boom)
+    monkeypatch.setattr(reds, "estimate_amounts", boom)
     item = make_item(org, amount_formula="rd_expense * 0.1")
     ents = make_enterprises(2)
     reds.do_create_redemptions(item, [e.pk for e in ents], amounts={ents[0].pk: Decimal("7.50"), ents[1].pk: None})
@@ -83,6 +84,7 @@ def test_creation_takes_the_matchers_amounts_and_skips_the_estimate(org, monkeyp
 
 def test_creation_without_a_formula_leaves_the_amount_open(org, monkeypatch):
     monkeypatch.setattr(reds, "estimate_amount", lambda *a: Decimal("1"))
+    monkeypatch.setattr(reds, "estimate_amounts", lambda item, ids, as_of=None: {i: Decimal("1") for i in ids})
     item = make_item(org)
     reds.do_create_redemptions(item, [make_enterprises(1)[0].pk])
     assert Redemption.objects.get(item=item).amount_estimated is None

@@ -78,4 +78,6 @@ def fixed_estimate(monkeypatch):
         return table.get(enterprise.pk, Decimal("1000.00"))
 
     monkeypatch.setattr(reds, "estimate_amount", fake)
+    monkeypatch.setattr(reds, "estimate_amounts",
+                        lambda item, ids, as_of=None: {i: table.get(i, Decimal("1000.00")) for i in ids})
     return table

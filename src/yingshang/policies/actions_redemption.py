@@ -256,9 +256,18 @@ def _chunk_amounts(item: PolicyItem, ids: list[int], as_of: dt.date, known: dict
         return {}  # nothing to compute: do not even load the enterprises
     todo = [i for i in ids if known is None or i not in known]
     out = {i: known[i] for i in ids if known is not None and i in known}
-    for ent in Enterprise.objects.filter(pk__in=todo):
-        out[ent.pk] = estimate_amount(item, ent, as_of)
+    out.update(estimate_amounts(item, todo, as_of) if todo else {})
     return out
+
+
+def estimate_amounts(item: PolicyItem, ids: list[int], as_of: dt.date) -> dict[int, Decimal | None]:
+    """{enterprise id: estimated amount} of many enterprises, from the matcher's register (no query each)."""
+    from yingshang.policies import engine_db
+    from yingshang.policies.engine import amounts
+
+    return {ent_id: amounts.estimate(item.amount_formula, item.amount_floor, item.amount_cap, facts,
+                                     item.params or {}, as_of)
+            for ent_id, facts in engine_db.facts_for_many(ids, on=as_of).items()}
 
 
 def _insert_chunk(item: PolicyItem, ids: list[int], as_of: dt.date, now: dt.datetime, known: dict | None) -> None:
@@ -590,4 +599,4 @@ def _notify_ineligible(item: PolicyItem, cancelled: int, flagged: int, reason: s
 
 __all__ = ["do_create_redemptions", "do_confirm_redemptions", "do_release_short", "do_record_payout",
            "do_confirm_receipt", "do_cancel_redemption", "do_cancel_ineligible_redemptions", "allocate",
-           "budget_summary", "committed_amount", "remaining_budget", "estimate_amount", "access_manage", "access_record_read", "visible_records"]
+           "budget_summary", "committed_amount", "remaining_budget", "estimate_amount", "estimate_amounts", "access_manage", "access_record_read", "visible_records"]

@@ -24,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from yingshang.policies.engine.register import (CHOICES, MONEY_FIELDS, OPEN_FROM, OPEN_TO, Dated, Register,
-                                                encode, encode_sorted)
+                                                encode, encode_sorted, row_facts)
 
 CHUNK = 50_000
 FULL_RELOAD_SECONDS = 3600
@@ -258,3 +258,21 @@ def facts_for(enterprise, on: dt.date | None = None) -> dict:
                                enterprise.certifications.values_list("kind", "valid_from", "valid_to")}
     facts["credit"] = tuple(enterprise.credit_listings.values_list("kind", "listed_on", "removed_on"))
     return facts
+
+
+def facts_for_many(ids, on: dt.date | None = None) -> dict[int, dict]:
+    """Facts of many enterprises at once, from the cached register (the very data the matcher used; no query
+    per enterprise), falling back to the database for enterprises the register does not hold."""
+    from yingshang.enterprises.models import Enterprise
+
+    wanted = np.unique(np.asarray([int(i) for i in ids], dtype=np.int64))
+    if not len(wanted):
+        return {}
+    reg = current_register()
+    rows = reg.rows_of(wanted)
+    out = {int(i): row_facts(reg, int(r)) for i, r in zip(wanted, rows) if r >= 0}
+    missing = [int(i) for i, r in zip(wanted, rows) if r < 0]
+    for start in range(0, len(missing), 1000):
+        for enterprise in Enterprise.objects.filter(pk__in=missing[start:start + 1000]):
+            out[enterprise.pk] = facts_for(enterprise, on)
+    return out

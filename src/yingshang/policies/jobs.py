@@ -93,3 +93,11 @@ def _on_enterprises_changed(sender, ids=(), **kwargs) -> None:
 
 
 enterprises_changed.connect(_on_enterprises_changed, dispatch_uid="policies.match_changed_enterprises")
+
+
+@job("policies.sync_redemptions", every=3600)
+def sync_redemptions() -> int:
+    """Create any missing 免申即享 redemption of a stored eligible enterprise (catch-up after a crash)."""
+    from yingshang.policies.matching_store import sync_redemptions as sync
+
+    return sync()

@@ -130,11 +130,40 @@ def store_match(item: PolicyItem, shard: str, match, register, as_of: dt.date, r
         # A change that makes the item pay out (mode → 免申即享, a payable benefit) must reach the
         # enterprises already eligible too, not only the newly eligible.
         redeem = ids["eligible"] if reason == "change" and item.pays_out else newly
-        if len(newly) or len(redeem):
+        if len(newly):
             push_reason = "publish" if first and reason == "qualify" else reason
-            stats.update(consequences(item, newly, push_reason, as_of, redeem=redeem))
+            stats.update(consequences(item, newly, push_reason, as_of, redeem=EMPTY))
         stats["cancelled"] = cancel_gone(item, gone)
+    # Redemptions (with an amount per enterprise) in a second transaction, once the pushes have committed:
+    # the notifications never wait for 100,000 estimates. A crash in between is caught up by the hourly
+    # "policies.sync_redemptions" job.
+    stats["redemptions"] = redeem_stored(item, shard, redeem, as_of)
     return stats
+
+
+def redeem_stored(item: PolicyItem, shard: str, ids: np.ndarray, as_of: dt.date) -> int:
+    """Create the missing redemptions of those ``ids`` that the stored current result still holds eligible."""
+    if not item.pays_out or not len(ids):
+        return 0
+    from yingshang.policies import actions_redemption
+
+    with transaction.atomic():
+        result = MatchResult.objects.select_for_update().filter(item=item, shard=shard).first()
+        if result is None or stale_reason(item, result) or result.revision != item.revision:
+            return 0
+        still = np.intersect1d(ids, stored_ids(result, "eligible"), assume_unique=True)
+        return actions_redemption.do_create_redemptions(item, [int(i) for i in still], as_of) or 0
+
+
+def sync_redemptions(as_of: dt.date | None = None) -> int:
+    """Catch-up: every payable 免申即享 item's stored eligible enterprises have their redemption (idempotent)."""
+    created = 0
+    for item in PolicyItem.objects.published().filter(mode=Mode.AUTO):
+        if item.pays_out:
+            for result in MatchResult.objects.filter(item=item, revision=item.revision):
+                created += redeem_stored(item, result.shard, stored_ids(result, "eligible"),
+                                         as_of or timezone.localdate())
+    return created
 
 
 # ---------------------------------------------------------------- the breakdown of stored arrays
