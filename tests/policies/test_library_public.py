@@ -58,7 +58,8 @@ def test_document_page_and_api_link_to_the_download_not_to_media(lib, client, ap
     html = client.get(reverse("policies:document_detail", args=[lib.doc.pk])).content.decode()
     assert download_url(att) in html and "/media/" not in html
     data = api_client.get(f"{API}/policy-documents/{lib.doc.pk}").json()
-    assert data["attachments"] == [{"id": att.pk, "name": "政策原文", "url": download_url(att)}]
+    api_url = f"{API}/policy-documents/{lib.doc.pk}/attachments/{att.pk}"  # the API's own download
+    assert data["attachments"] == [{"id": att.pk, "name": "政策原文", "url": api_url}]
     assert client.get(data["attachments"][0]["url"]).status_code == 200
 
 

@@ -1,5 +1,5 @@
-"""REST endpoints: 政策库 — documents, items, the item life cycle, the pre-publication preview and the
-field catalogue of the rule language.
+"""REST endpoints: 政策库 — documents and their attachments, items, the item life cycle, the
+pre-publication preview and the field catalogue of the rule language.
 
 Published items are public (no token needed); drafts and items under review are for staff. Money
 (budget, floors, caps) is in 元: JSON numbers or strings in requests, decimal strings in answers.
@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import mimetypes
+from pathlib import PurePosixPath
 from typing import Any, Optional
 
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db.models import Prefetch, Q
+from django.http import FileResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
+from ninja.errors import AuthenticationError
 from pydantic import ConfigDict
 
 from yingshang.core.api import MAX_ID
@@ -75,7 +82,8 @@ class DocumentIn(Schema):
 class AttachmentOut(Schema):
     id: int
     name: str
-    url: str = Field(description="下载地址(与政策文件相同的访问权限)")
+    url: str = Field(description="API 下载地址 GET /api/v1/policy-documents/{id}/attachments/{att_id}"
+                                 "(与政策文件相同的访问权限,可带 Bearer 令牌)")
 
 
 class ItemBrief(Schema):
@@ -94,7 +102,7 @@ class ItemBrief(Schema):
     open_now: bool
     budget: Optional[str] = Field(description="元")
     amount_note: str
-    document: dict[str, Any] = Field(description="{id, title, doc_number}")
+    document: dict[str, Any] = Field(description="{id, title, doc_number, source_url}")
     published_at: Optional[dt.datetime]
 
 
@@ -108,7 +116,7 @@ class DocumentOut(Schema):
     effective_from: Optional[dt.date]
     expires_on: Optional[dt.date]
     region: Optional[CodeName]
-    source_url: str
+    source_url: str = Field(description="政策原文链接;没有时为空字符串")
     full_text: str
     attachments: list[AttachmentOut]
     items: list[ItemBrief]
@@ -162,6 +170,7 @@ class ItemOut(ItemBrief):
     allocation: str
     revision: int
     region: Optional[CodeName] = Field(description="适用区划(来自政策文件);null = 全国")
+    source_url: str = Field(description="政策原文链接(来自政策文件);没有时为空字符串")
 
 
 class ItemPage(Schema):
@@ -260,7 +269,8 @@ def brief(item: PolicyItem, today: dt.date | None = None, *, staff: bool = False
            "department": _code_name(item.department), "window_start": item.window_start,
            "window_end": item.window_end, "open_now": open_now, "budget": money(item.budget),
            "amount_note": item.amount_note, "published_at": item.published_at,
-           "document": {"id": doc.pk, "title": doc.title, "doc_number": doc.doc_number}}
+           "document": {"id": doc.pk, "title": doc.title, "doc_number": doc.doc_number,
+                        "source_url": doc.source_url}}
     return out if staff else redact_fields(out, ITEM_TEXTS)
 
 
@@ -276,12 +286,17 @@ def _detail(item: PolicyItem) -> dict:
             "rule_sentences": rule_sentences(item.rule or {}, item.params or {}),
             "amount_formula": item.amount_formula, "amount_floor": money(item.amount_floor),
             "amount_cap": money(item.amount_cap), "allocation": item.allocation, "revision": item.revision,
-            "region": _code_name(item.document.region)}
+            "region": _code_name(item.document.region), "source_url": item.document.source_url}
 
 
 def attachment_url(att: PolicyAttachment) -> str:
-    """The access-checked download address (never /media/: that storage also holds personal data)."""
+    """The page's access-checked download address (never /media/: that storage also holds personal data)."""
     return reverse("policies:attachment_download", args=[att.document_id, att.pk])
+
+
+def attachment_api_url(att: PolicyAttachment) -> str:
+    """The API's download address of an attachment (same access rules as the page's, bearer tokens too)."""
+    return reverse("api:policy_attachment_download", args=[att.document_id, att.pk])
 
 
 def document_dict(doc: PolicyDocument, user) -> dict:
@@ -291,7 +306,7 @@ def document_dict(doc: PolicyDocument, user) -> dict:
            "departments": [_code_name(d) for d in doc.departments.all()], "published_on": doc.published_on,
            "effective_from": doc.effective_from, "expires_on": doc.expires_on, "region": _code_name(doc.region),
            "source_url": doc.source_url, "full_text": doc.full_text,
-           "attachments": [{"id": a.pk, "name": a.name, "url": attachment_url(a)} for a in doc.attachments.all()],
+           "attachments": [{"id": a.pk, "name": a.name, "url": attachment_api_url(a)} for a in doc.attachments.all()],
            "items": [brief(i, staff=staff) for i in items.order_by("id")]}
     return out if staff else redact_fields(out, DOCUMENT_TEXTS)
 
@@ -358,6 +373,93 @@ def read_document(request, doc_id: int = ItemId):
 def patch_document(request, payload: DocumentIn, doc_id: int = ItemId):
     doc = actions.do_update_document(request.auth, get_document(doc_id), payload.model_dump(exclude_unset=True))
     return document_dict(get_document(doc.pk), request.auth)
+
+
+# ---------------------------------------------------------------- attachments
+ATTACHMENT_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "附件文件:PDF、OFD、Word、WPS、Excel、txt、图片或 zip,不超过 20 MB"},
+        "name": {"type": "string", "maxLength": 200, "description": "附件名称,省略时用文件名"}}}}}}}
+FORM_KEYS = {"file", "name", "csrfmiddlewaretoken"}
+
+
+def uploaded_attachment(request) -> tuple[Any, str]:
+    """(the file, its name) from a multipart/form-data request; ValidationFailed naming the field otherwise."""
+    if not (request.content_type or "").lower().startswith("multipart/"):
+        raise _form_error({"file": "请以 multipart/form-data 上传,文件字段名为 file"})
+    try:
+        files, form = request.FILES, request.POST
+    except (MultiPartParserError, SuspiciousOperation):  # a malformed body, too many fields or parts
+        raise _form_error({"file": "请求体不是有效的 multipart/form-data"}) from None
+    errors = {str(k): "不是可识别的字段(只接受 file 和 name)" for k in [*files, *form] if k not in FORM_KEYS}
+    if len(files.getlist("file")) > 1:
+        errors["file"] = "一次只能上传一个文件"
+    if errors:
+        raise _form_error(errors)
+    return files.get("file"), form.get("name", "")
+
+
+def _form_error(errors: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed("附件有误 — " + ";".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
+
+
+def _read_public(request, check, obj) -> None:
+    """An access check of a public read: anonymous callers refused get 401 (logging in may help), others 403."""
+    try:
+        check(request.auth, obj)
+    except PermissionDenied:
+        if not getattr(request.auth, "is_authenticated", False):
+            raise AuthenticationError() from None
+        raise
+
+
+@router.post("/policy-documents/{doc_id}/attachments", response={201: AttachmentOut, **CONFLICT},
+             summary="上传政策文件附件(multipart:file + 可选 name)", openapi_extra=ATTACHMENT_FORM)
+def upload_attachment(request, doc_id: int = ItemId):
+    """For those who may edit the document; PDF/OFD/Word/WPS/Excel/txt/images/zip up to 20 MB; audited."""
+    doc = get_document(doc_id)
+    access.access_document_write(request.auth, doc)  # before reading the body: no parsing for the refused
+    upload, name = uploaded_attachment(request)
+    att = actions.do_add_attachment(request.auth, doc, upload, name)
+    return Status(201, {"id": att.pk, "name": att.name, "url": attachment_api_url(att)})
+
+
+@router.get("/policy-documents/{doc_id}/attachments/{att_id}", auth=PUBLIC, response=ERRORS,
+            url_name="policy_attachment_download", summary="下载政策文件附件(文件流;与政策文件相同的访问权限)")
+def download_attachment(request, doc_id: int = ItemId, att_id: int = ItemId):
+    doc = get_document(doc_id)
+    _read_public(request, access.access_document_read, doc)
+    att = PolicyAttachment.objects.filter(pk=att_id, document=doc).first()
+    if att is None:
+        raise NotFound(f"政策文件 {doc_id} 没有附件 {att_id}")
+    return attachment_response(att)
+
+
+def attachment_response(att: PolicyAttachment) -> FileResponse:
+    """The stored file as a private download named after the attachment; NotFound when the file is gone."""
+    try:
+        handle = att.file.open("rb")
+    except (FileNotFoundError, ValueError):  # the row exists but the file is gone from storage
+        raise NotFound(f"附件“{att.name}”的文件已不存在") from None
+    response = FileResponse(handle, as_attachment=True, filename=download_name(att),
+                            content_type=content_type(att.file.name))
+    patch_cache_control(response, private=True)
+    return response
+
+
+def download_name(att: PolicyAttachment) -> str:
+    """The attachment's display name, with the stored file's extension when the name lacks it."""
+    suffix = PurePosixPath(att.file.name).suffix.lower()
+    name = att.name or PurePosixPath(att.file.name).name
+    return name if not suffix or name.lower().endswith(suffix) else name + suffix
+
+
+def content_type(path: str) -> str:
+    """The download's media type (Chinese office formats included)."""
+    suffix = PurePosixPath(path).suffix.lower()
+    return {".ofd": "application/ofd", ".wps": "application/vnd.ms-works", ".et": "application/vnd.ms-excel"}.get(
+        suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 # ---------------------------------------------------------------- preview (declared before /policy-items/{id})

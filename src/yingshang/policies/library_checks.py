@@ -294,7 +294,12 @@ def validate_attachment(upload, name: str = "") -> str:
         errors["file"] = f"文件过大({upload.size / 1048576:.1f} MB),最大 {ATTACHMENT_MAX_BYTES // 1048576} MB"
     elif suffix not in ATTACHMENT_TYPES:
         errors["file"] = "文件类型不支持,允许:" + "、".join(sorted(t.lstrip(".") for t in ATTACHMENT_TYPES))
-    name = (name or filename).strip()[:200]
+    given = (name or "").strip()
+    if "\x00" in given:
+        errors["name"] = "附件名称不能包含空字符"
+    elif len(given) > 200:  # a name typed by the user is refused, not cut (a file's own name is cut)
+        errors["name"] = "附件名称过长(最多 200 个字符)"
+    name = (given or filename.strip())[:200]
     if errors:
         raise ValidationFailed("附件有误 — " + ";".join(errors.values()), fields=errors)
     return name

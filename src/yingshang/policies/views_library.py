@@ -8,31 +8,28 @@ Views parse the form, check access, call ONE action from ``actions_library`` and
 from __future__ import annotations
 
 import json
-import mimetypes
 from decimal import Decimal, InvalidOperation
-from pathlib import PurePosixPath
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import DateField, DateTimeField, DecimalField
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from yingshang.core.access import access_staff
-from yingshang.core.errors import DomainError, shorten
+from yingshang.core.errors import DomainError, NotFound, shorten
 from yingshang.core.models import AuditAction, AuditLog, Department, Region, Role
 from yingshang.core.redact import redact, redact_value
 from yingshang.enterprises import industries
 from yingshang.enterprises.models import Size
 from yingshang.policies import access, actions_library as actions, search
-from yingshang.policies.api_library import rule_sentences, run_preview
+from yingshang.policies.api_library import attachment_response, rule_sentences, run_preview
 from yingshang.policies.models import (AllocationRule, BenefitType, ItemReview, ItemStatus, Mode, PolicyAttachment,
                                        PolicyDocument, PolicyItem)
 
@@ -88,10 +85,15 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     items = access.visible_items(request.user, doc.items.select_related("department")).order_by("id")
     staff = access.is_staff(request.user)
     return render(request, "policies/library/document.html", {
-        "doc": doc, "items": items, "status_css": STATUS_CSS, "staff": staff,
+        "doc": doc, "items": items, "status_css": STATUS_CSS, "staff": staff, "source_url": link(doc.source_url),
         "full_text": doc.full_text if staff else redact(doc.full_text),
         "can_edit": access.can_write_document(request.user, doc), "can_add_item": access.can_write(request.user),
         "audit": _audit(request.user, doc)})
+
+
+def link(url: str) -> str:
+    """A stored address fit for an href: http(s) only (content loaded from JSON bypasses the form's check)."""
+    return url if urlsplit(url or "").scheme.lower() in ("http", "https") else ""
 
 
 @require_GET
@@ -105,26 +107,9 @@ def attachment_download(request: HttpRequest, doc_pk: int, pk: int) -> HttpRespo
     if denied:
         return denied
     try:
-        handle = att.file.open("rb")
-    except (FileNotFoundError, ValueError):  # the row exists but the file is gone from storage
+        return attachment_response(att)  # shared with the API download
+    except NotFound:  # the row exists but the file is gone from storage
         raise Http404("附件文件不存在") from None
-    response = FileResponse(handle, as_attachment=True, filename=download_name(att),
-                            content_type=_content_type(att.file.name))
-    patch_cache_control(response, private=True)
-    return response
-
-
-def download_name(att: PolicyAttachment) -> str:
-    """The attachment's display name, with the stored file's extension when the name lacks it."""
-    suffix = PurePosixPath(att.file.name).suffix.lower()
-    name = att.name or PurePosixPath(att.file.name).name
-    return name if not suffix or name.lower().endswith(suffix) else name + suffix
-
-
-def _content_type(path: str) -> str:
-    suffix = PurePosixPath(path).suffix.lower()
-    return {".ofd": "application/ofd", ".wps": "application/vnd.ms-works", ".et": "application/vnd.ms-excel"}.get(
-        suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 DOC_FORM_FIELDS = ("title", "doc_number", "issuers", "published_on", "effective_from", "expires_on", "region",
@@ -276,6 +261,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can["matches"] = _may_see_matches(user)
     return render(request, "policies/library/item.html", {
         "item": item, "doc": item.document, "shown": shown_texts(item, staff),
+        "source_url": link(item.document.source_url),
         "sentences": rule_sentences(item.rule or {}, item.params or {}),
         "status_css": STATUS_CSS, "staff": staff, "can": can, "apply": apply_state(user, item), "history": _status_history(item) if staff else [],
         "reviews": ItemReview.objects.filter(item=item).select_related("reviewer") if staff else [],

@@ -6,7 +6,8 @@ enterprises (``seeding.run.seed``):
 1. loads ``policies/data/national.json`` and ``local.json`` as published items (``policies.content``)
    and dates their publication on the platform (the platform "went live" on 2026-03-02);
 2. matches every published item over the register (``policies.matching.run_all``: pushes, and
-   pending redemptions for 免申即享 items);
+   pending redemptions for the 免申即享 items that pay out — subsidies and loan interest
+   (``PolicyItem.pays_out``));
 3. writes a history for the demo city, deterministic for a given seed and ``as_of``: for the local
    免申即享 items with a budget, redemptions confirmed, paid and received in batches spread over the
    past months (through the redemption helper's actions, which apply the budget and allocation rule —
@@ -16,8 +17,9 @@ enterprises (``seeding.run.seed``):
    and an open window, which a history of closed rounds cannot have) and audited in bulk.
 
 Running it again changes nothing: content loading is idempotent, matching pushes nobody twice, and
-the history is written only for items that have none yet. Redemptions of national 免申即享 tax items
-carry no amount (the tax system applies them) and stay pending.
+the history is written only for items that have none yet. National 免申即享 tax items get no
+redemption records at all: the tax system applies those benefits, so matching only pushes them to the
+eligible enterprises.
 """
 from __future__ import annotations
 
