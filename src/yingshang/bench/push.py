@@ -6,11 +6,22 @@ Each backend gets a scratch database (SQLite: a temporary file; PostgreSQL: ``--
 and e-mail, so every push writes an inbox row, an SMS and an e-mail) and some stewards — not timed. Then
 ``do_push`` is timed once (the publish) and again with the same ids (a retry: nothing new). The work runs
 in a subprocess per backend so each gets its own settings. Limit from the issue: 10 s for 100,000.
+
+Second timing, the real publish path: ``matching.run_item`` of a published 免申即享 item (subsidy, amount
+formula ``min(employees * 100, 50000)``) whose rule every seeded enterprise meets, over the same N. The
+engine caches are reset first and the register load is timed on its own (``register_load_s``), so the
+run finds it cached. ``publish_pushes_s`` runs from the start of ``run_item`` until the transaction that
+holds the pushes and their notifications COMMITS — measured by an ``on_commit`` callback that the wrapped
+``push.do_push`` registers (it fires when the outermost transaction, matching_store's, commits: the rows
+are then visible to every other connection). ``publish_total_s`` is the whole ``run_item``, including the
+redemption records with their amounts (created in a second transaction). ``publish_push_call_s`` is the
+``do_push`` call alone. The issue's limit applies to ``publish_pushes_s`` (queuing the notifications).
 The last line printed is JSON.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -46,7 +57,9 @@ def _seed(n: int, stewards: int) -> tuple[object, list[int]]:
     from yingshang.policies.models import ItemStatus, PolicyDocument, PolicyItem
 
     adapt, now = db_adapter(), timezone.now()
-    stamp = adapt(now)
+    # Stamped a day back: a register in place well before the publish. Stamps within engine_db's refresh
+    # slack (5 min, as right after a bulk import) make every current_register() call reload them.
+    stamp = adapt(now - dt.timedelta(days=1))
     city = Region.objects.create(code="411600", name="周口市", level=RegionLevel.CITY, prefix="4116")
     county = Region.objects.create(code="411602", name="川汇区", level=RegionLevel.COUNTY, prefix="411602", parent=city)
     dept = Department.objects.create(code="BENCH", name="基准测试局", kind=DepartmentKind.SECTOR, region=city)
@@ -123,10 +136,81 @@ def inner(opts) -> int:
     start = time.perf_counter()
     again = push.do_push(item, ids, "publish")
     retry_s = time.perf_counter() - start
-    print(json.dumps({"seed_s": round(seed_s, 1), "push_s": round(push_s, 2), "retry_s": round(retry_s, 2),
-                      "sent": first.sent, "retry_sent": again.sent, **after,
-                      "unchanged_by_retry": _counts() == after}))
+    figures = {"seed_s": round(seed_s, 1), "push_s": round(push_s, 2), "retry_s": round(retry_s, 2),
+               "sent": first.sent, "retry_sent": again.sent, **after, "unchanged_by_retry": _counts() == after}
+    print(json.dumps({**figures, **_publish(item)}))
     return 0
+
+
+# ---------------------------------------------------------------- the real publish path
+AUTO_RULE = {"all": [{"field": "employees", "op": ">=", "value": 1}]}  # every seeded enterprise has 50
+AUTO_FORMULA = "min(employees * 100, 50000)"
+
+
+def _auto_item(like):
+    """A published 免申即享 subsidy with an amount formula, in the benchmark item's document."""
+    from yingshang.policies.models import ItemStatus, Mode, PolicyItem
+
+    return PolicyItem.objects.create(document=like.document, code="BENCH-AUTO", title="基准测试免申即享事项",
+                                     benefit_type="subsidy", mode=Mode.AUTO, status=ItemStatus.PUBLISHED,
+                                     department=like.department, created_by=like.created_by,
+                                     published_at=like.published_at, rule=AUTO_RULE,
+                                     amount_formula=AUTO_FORMULA, amount_cap=50000)
+
+
+def _reset_engine() -> float:
+    """Forget every engine cache, then time loading the register (the run below finds it cached)."""
+    from yingshang.policies import engine_db, matching
+
+    engine_db.reset_cache()
+    matching._rule_cache.clear()
+    matching.reset_shard_registers()
+    start = time.perf_counter()
+    engine_db.current_register()
+    return time.perf_counter() - start
+
+
+def _timed_pushes(marks: dict):
+    """Wrap push.do_push: record the call's duration and when its transaction commits (see the docstring)."""
+    from django.db import transaction
+
+    from yingshang.policies import push
+
+    real = push.do_push
+
+    def do_push(*args, **kwargs):
+        start = time.perf_counter()
+        result = real(*args, **kwargs)
+        marks["call_s"] = marks.get("call_s", 0.0) + time.perf_counter() - start
+        transaction.on_commit(lambda: marks.setdefault("committed", time.perf_counter()))
+        return result
+
+    push.do_push = do_push
+    return real
+
+
+def _publish(like) -> dict:
+    from django.db.models import Sum
+
+    from yingshang.policies import matching, push
+    from yingshang.policies.models import PolicyPush, Redemption
+
+    item, marks = _auto_item(like), {}
+    load_s = _reset_engine()
+    real = _timed_pushes(marks)
+    try:
+        start = time.perf_counter()
+        matching.run_item(item, "publish")
+        total_s = time.perf_counter() - start
+    finally:
+        push.do_push = real
+    redemptions = Redemption.objects.filter(item=item)
+    return {"register_load_s": round(load_s, 2), "publish_pushes_s": round(marks["committed"] - start, 2),
+            "publish_push_call_s": round(marks["call_s"], 2), "publish_total_s": round(total_s, 2),
+            "publish_sent": PolicyPush.objects.filter(item=item, status="sent").count(),
+            "publish_redemptions": redemptions.count(),
+            "publish_redemptions_with_amount": redemptions.filter(amount_estimated__isnull=False).count(),
+            "publish_amount_sum": str(redemptions.aggregate(s=Sum("amount_estimated"))["s"])}
 
 
 # ---------------------------------------------------------------- the driver
@@ -173,6 +257,12 @@ def bench_sqlite(opts) -> dict:
         return _run_inner(opts, _env(home, None))
 
 
+def _say(name: str, r: dict) -> None:
+    print(f"{name}: 推送 {r['sent']} 家企业 {r['push_s']} 秒,重试 {r['retry_s']} 秒;发布匹配:载入名录 "
+          f"{r['register_load_s']} 秒,推送提交 {r['publish_pushes_s']} 秒,含兑现记录共 {r['publish_total_s']} 秒",
+          flush=True)
+
+
 def main(argv: list[str]) -> int:
     opts = _parse(argv)
     if opts.inner:
@@ -181,14 +271,14 @@ def main(argv: list[str]) -> int:
               "limit_s": LIMIT_S}
     if not opts.skip_sqlite:
         result["sqlite"] = bench_sqlite(opts)
-        print(f"SQLite: 推送 {result['sqlite']['sent']} 家企业 {result['sqlite']['push_s']} 秒,"
-              f"重试 {result['sqlite']['retry_s']} 秒", flush=True)
+        _say("SQLite", result["sqlite"])
     if not opts.skip_pg:
         result["postgresql"] = bench_pg(opts, os.environ.get("DATABASE_URL") or DEFAULT_PG)
-        print(f"PostgreSQL: 推送 {result['postgresql']['sent']} 家企业 {result['postgresql']['push_s']} 秒,"
-              f"重试 {result['postgresql']['retry_s']} 秒", flush=True)
-    timed = [result[k]["push_s"] for k in ("sqlite", "postgresql") if k in result]
-    result["within_limit"] = all(t <= LIMIT_S * opts.enterprises / 100_000 for t in timed) if timed else None
+        _say("PostgreSQL", result["postgresql"])
+    limit = LIMIT_S * opts.enterprises / 100_000
+    for key, name in (("push_s", "within_limit"), ("publish_pushes_s", "publish_within_limit")):
+        timed = [result[k][key] for k in ("sqlite", "postgresql") if k in result]
+        result[name] = all(t <= limit for t in timed) if timed else None
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

@@ -8,9 +8,16 @@ enterprises never become a Python list of users or a huge ``IN (…)``.
 
 Opt-out and the benefit-type filter give status ``opted_out`` (no notification); an enterprise that
 already received its daily cap today gets ``deferred`` and ``deliver_deferred`` sends it on a later day.
-Under concurrent pushes of *different* items to one enterprise the cap can be overshot by the number
-of concurrent workers (each reads today's count before inserting); exact counting would need a lock
-per enterprise, which would serialise the 100,000-enterprise publish.
+
+The cap holds under concurrency: the part that counts today's pushes and inserts/sends new ones runs in
+one transaction that first takes a lock shared by every push (``serialise_pushes``): on PostgreSQL the
+transaction-level advisory lock ``PUSH_LOCK_KEY`` (released at commit or rollback), on SQLite the write
+lock its IMMEDIATE transactions take at BEGIN (settings ``transaction_mode``). So concurrent pushes of
+different items, and overlapping ``deliver_deferred`` runs, decide the cap one after the other, each
+seeing what the previous one committed (READ COMMITTED takes a fresh snapshot per statement). The price:
+pushes queue behind one another — a 100,000-enterprise publish holds the lock for its few seconds, and
+inside the matcher's transaction until that commits. Callers take MatchResult row locks before it, never
+after, so the order is always the same and there is no deadlock.
 """
 from __future__ import annotations
 
@@ -42,6 +49,15 @@ from yingshang.policies.models import (
 DEFAULT_DAILY_CAP = 5
 CATEGORY = "policy"
 CHUNK = 1000
+PUSH_LOCK_KEY = 0x7973_7075_7368  # b"yspush": the PostgreSQL advisory lock of the daily-cap decisions
+
+
+def serialise_pushes() -> None:
+    """Queue this transaction behind every other push's cap decision (call inside transaction.atomic)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PUSH_LOCK_KEY])
+    # SQLite: the IMMEDIATE transaction already holds the database's single write lock.
 
 
 def daily_cap() -> int:
@@ -235,6 +251,7 @@ def do_push(item: PolicyItem, enterprise_ids, reason: str, *, amounts: dict | No
         return PushResult()
     now, today = timezone.now(), timezone.localdate()
     with transaction.atomic():
+        serialise_pushes()  # today's counts must not change between reading and inserting
         _insert(item, ids, _statuses(item, ids, today), reason, now, today)
         batch = PolicyPush.objects.filter(item=item, created_at=now)
         result = _tally(batch, len(ids))
@@ -256,18 +273,20 @@ def _tally(batch, offered: int) -> PushResult:
 # ---------------------------------------------------------------- deferred pushes
 def deliver_deferred() -> int:
     """Send deferred pushes, oldest first, as far as each enterprise's cap for today allows; returns how
-    many were sent. Rows are claimed by a conditional UPDATE, so concurrent runs never send one twice."""
+    many were sent. One transaction under the push lock: overlapping runs neither send a row twice (the
+    UPDATE is conditional too) nor overshoot the cap."""
     today, cap = timezone.localdate(), daily_cap()
-    rows = list(PolicyPush.objects.filter(status=PushStatus.DEFERRED, item__status=ItemStatus.PUBLISHED)
-                .order_by("created_at", "id").values_list("id", "enterprise_id", "item_id"))
-    if not rows:
-        return 0
-    _drop_opted_out(rows)
-    picked = _within_cap(rows, today, cap)
-    by_item: dict[int, list[int]] = defaultdict(list)
-    for push_id, _ent, item_id in picked:
-        by_item[item_id].append(push_id)
-    return sum(_deliver_item(item_id, push_ids, today) for item_id, push_ids in by_item.items())
+    with transaction.atomic():
+        serialise_pushes()  # an overlapping run or a push waits: both count today's sends
+        rows = list(PolicyPush.objects.filter(status=PushStatus.DEFERRED, item__status=ItemStatus.PUBLISHED)
+                    .order_by("created_at", "id").values_list("id", "enterprise_id", "item_id"))
+        if not rows:
+            return 0
+        _drop_opted_out(rows)
+        by_item: dict[int, list[int]] = defaultdict(list)
+        for push_id, _ent, item_id in _within_cap(rows, today, cap):
+            by_item[item_id].append(push_id)
+        return sum(_deliver_item(item_id, push_ids, today) for item_id, push_ids in by_item.items())
 
 
 def _drop_opted_out(rows: list) -> None:
