@@ -299,10 +299,11 @@ def do_create_redemptions(item: PolicyItem, enterprise_ids, as_of: dt.date | Non
     as_of, now = as_of or timezone.localdate(), timezone.now()
     ids = sorted({int(i) for i in enterprise_ids})
     with transaction.atomic():
-        for start in range(0, len(ids), CHUNK):
-            fresh = _new_enterprise_ids(item, ids[start:start + CHUNK])
-            if fresh:
-                _insert_chunk(item, fresh, as_of, now, amounts)
+        fresh = [i for start in range(0, len(ids), CHUNK) for i in _new_enterprise_ids(item, ids[start:start + CHUNK])]
+        # Every estimate in one pass over one register (not one register refresh per chunk).
+        known = _chunk_amounts(item, fresh, as_of, amounts) if fresh else {}
+        for start in range(0, len(fresh), CHUNK):
+            _insert_chunk(item, fresh[start:start + CHUNK], as_of, now, known)
         created = _audit_created(item, now) if ids else 0
         revived_at = timezone.now()  # after the creation stamp, so _audit_created never counts these
         created += sum(_revive(item, ids[start:start + CHUNK], as_of, revived_at, amounts)
