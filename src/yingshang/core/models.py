@@ -227,10 +227,12 @@ class Notification(models.Model):
     """An in-app inbox entry."""
 
     # No database-level constraint (Django still cascades): a policy push writes 100,000s of rows at once and
-    # the deferred per-row FK checks at commit cost seconds; users are deactivated, not deleted.
+    # the deferred per-row FK checks at commit cost seconds; users are deactivated, not deleted. No index of
+    # its own either: notif_inbox_idx starts with user. Likewise the key's uniqueness is a plain unique
+    # index (a unique=True CharField would add a second, LIKE-pattern index nobody queries).
     user = models.ForeignKey(User, models.CASCADE, related_name="notifications", verbose_name=_("收件人"),
-                             db_constraint=False)
-    key = models.CharField(_("去重键"), max_length=200, unique=True)
+                             db_constraint=False, db_index=False)
+    key = models.CharField(_("去重键"), max_length=200)
     category = models.CharField(_("类别"), max_length=32, blank=True)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
@@ -242,6 +244,7 @@ class Notification(models.Model):
         verbose_name = verbose_name_plural = _("站内消息")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at", "created_at"], name="notif_inbox_idx")]
+        constraints = [models.UniqueConstraint(fields=["key"], name="notif_key_unique")]
 
     def __str__(self) -> str:
         return self.title
@@ -269,10 +272,10 @@ class OutboxMessage(models.Model):
     """A message to deliver through an external channel; written in the same transaction as the
     action that caused it and delivered by the background worker, exactly once per ``key``."""
 
-    key = models.CharField(_("去重键"), max_length=200, unique=True)
+    key = models.CharField(_("去重键"), max_length=200)  # unique: outbox_key_unique (no LIKE index)
     channel = models.CharField(_("渠道"), max_length=10, choices=OutboxChannel.choices)
     user = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False,
-                             verbose_name=_("收件人"))
+                             db_index=False, verbose_name=_("收件人"))
     address = models.CharField(_("地址"), max_length=200)
     subject = models.CharField(_("主题"), max_length=200, blank=True)
     body = models.TextField(_("内容"))
@@ -292,6 +295,7 @@ class OutboxMessage(models.Model):
         verbose_name = verbose_name_plural = _("待发消息")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbox_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.address}: {self.subject or self.body[:20]}"
