@@ -63,9 +63,11 @@ def _fresh_engine_caches():
     from yingshang.policies import matching
 
     matching._rule_cache.clear()
+    matching.reset_shard_registers()
     _reset_register()
     yield
     _reset_register()
+    matching.reset_shard_registers()
 
 
 def _reset_register() -> None:
