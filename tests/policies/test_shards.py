@@ -133,3 +133,15 @@ def test_changed_enterprises_are_rematched_without_the_whole_register(org, ents,
     matching.run_enterprises([ents[4].pk])
     assert ents[4].pk in stored(it)["eligible"]
     assert all(prefix in SHARDS or ids == [ents[4].pk] for prefix, ids in loads)
+
+
+def test_a_paying_item_in_shards_estimates_amounts_from_the_shard_registers_only(org, ents, settings, loads):
+    """Redemption amounts come from each shard's own register: the whole register is never loaded."""
+    from yingshang.policies.models import Redemption
+
+    settings.YINGSHANG_MATCH_SHARDS = SHARDS
+    paying = item(org, mode="auto", amount_formula="rd_expense * 0.1")
+    matching.run_item(paying, "publish")
+    amounts = dict(Redemption.objects.filter(item=paying).values_list("enterprise_id", "amount_estimated"))
+    assert amounts and all(a == e.rd_expense * 1000 for e in ents if e.pk in amounts for a in [amounts[e.pk]])
+    assert sorted({prefix for prefix, _ in loads}) == SHARDS

@@ -234,9 +234,20 @@ def _new_enterprise_ids(item: PolicyItem, ids: list[int]) -> list[int]:
     return sorted(Enterprise.objects.filter(pk__in=ids).exclude(pk__in=taken).values_list("pk", flat=True))
 
 
+def _clear_ineligible_flags(item: PolicyItem, ids: list[int]) -> None:
+    """A confirmed claim flagged "no longer eligible" loses the flag when its enterprise qualifies again."""
+    for r in Redemption.objects.filter(item=item, enterprise_id__in=ids, status=RS.CONFIRMED,
+                                       note__endswith=INELIGIBLE_FLAG):
+        before = r.note
+        r.note = ""
+        r.save(update_fields=["note"])
+        audit.record(None, AuditAction.UPDATE, r, changes={"note": [before, ""]}, reason="企业重新符合条件")
+
+
 def _revive(item: PolicyItem, ids: list[int], as_of: dt.date, now: dt.datetime, known: dict | None) -> int:
     """Reopen redemptions the matcher cancelled when these enterprises stopped qualifying (never a clerk's
     cancellation): they qualify again, as of now, with a fresh estimate."""
+    _clear_ineligible_flags(item, ids)
     rows = list(Redemption.objects.filter(item=item, enterprise_id__in=ids, status=RS.CANCELLED,
                                           note__startswith=AUTO_CANCEL_MARK))
     amounts = _chunk_amounts(item, [r.enterprise_id for r in rows], as_of, known) if rows else {}
@@ -521,7 +532,8 @@ def do_confirm_receipt(actor, redemption: Redemption) -> Redemption:
 def do_cancel_redemption(actor, redemption: Redemption, reason: str) -> Redemption:
     """Cancel a redemption not yet paid (e.g. the enterprise no longer qualifies); frees its committed budget."""
     access_manage(actor, redemption.item)
-    reason = (reason or "").strip()
+    # The system mark is the matcher's alone: a clerk's cancellation must never be reopened automatically.
+    reason = (reason or "").replace(AUTO_CANCEL_MARK, "").strip()
     if not reason:
         raise ValidationFailed("取消兑现必须说明理由", fields={"reason": "不能为空"})
     if len(reason) > 300:

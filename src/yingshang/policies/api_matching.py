@@ -16,6 +16,7 @@ from pydantic import ConfigDict
 from yingshang.core.access import access_enterprise, access_staff, scope_prefix
 from yingshang.core.errors import Forbidden, NotFound, ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS
+from yingshang.core.redact import redact
 from yingshang.core.models import Region
 from yingshang.enterprises.models import Enterprise
 from yingshang.policies import matching
@@ -139,7 +140,7 @@ def entry_out(entry: matching.Entry) -> dict:
     return {"id": item.pk, "code": item.code, "title": item.title, "mode": item.mode,
             "mode_label": item.get_mode_display(), "benefit_type": item.benefit_type,
             "benefit_type_label": item.get_benefit_type_display(), "status": entry.status,
-            "amount": money_text(entry.amount), "amount_note": item.amount_note,
+            "amount": money_text(entry.amount), "amount_note": redact(item.amount_note),
             "window_end": item.window_end.isoformat() if item.window_end else None,
             "window": entry.window, "window_label": entry.window_label,
             "reasons": entry.reasons, "gaps": entry.gaps, "missing": entry.missing}

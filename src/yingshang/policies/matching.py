@@ -188,6 +188,9 @@ def run_shard(item_id: int, shard: str, reason: str, run_id: int | None = None, 
     as_of, item, started = _as_date(as_of), _load_item(item_id), time.perf_counter()
     if item is None:
         return _shard_done(run_id, shard, {"skipped": "未发布"})
+    if not in_force_on(PolicyItem.objects.filter(pk=item.pk), as_of).exists():
+        # Not yet (or no longer) in force: nothing is pushed or paid; the daily match picks it up on its date.
+        return _shard_done(run_id, shard, {"skipped": "政策文件尚未生效或已失效"})
     try:
         rule = item_rule(item, as_of)
     except RuleError as exc:
@@ -236,7 +239,7 @@ def run_all_shard(shard: str, run_id: int | None = None, as_of=None) -> dict:
     from yingshang.policies.engine import columnar
 
     as_of, started = _as_date(as_of), time.perf_counter()
-    items = {item.pk: item for item in published_items()}
+    items = {item.pk: item for item in in_force_on(published_items(), as_of)}
     compiled, errors = compiled_items(items.values(), as_of)
     register = shard_register(shard)
     stats = {"items": len(compiled), "newly": 0, "errors": len(errors)}
@@ -267,7 +270,7 @@ def run_enterprises(ids, as_of=None) -> MatchRun | None:
     from yingshang.policies.engine import row
 
     ids, as_of = sorted({int(i) for i in ids}), _as_date(as_of)
-    items = {item.pk: item for item in published_items()}
+    items = {item.pk: item for item in in_force_on(published_items(), as_of)}
     if not ids or not items:
         return None
     compiled, _ = compiled_items(items.values(), as_of)

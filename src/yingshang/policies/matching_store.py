@@ -152,7 +152,27 @@ def redeem_stored(item: PolicyItem, shard: str, ids: np.ndarray, as_of: dt.date)
         if result is None or stale_reason(item, result) or result.revision != item.revision:
             return 0
         still = np.intersect1d(ids, stored_ids(result, "eligible"), assume_unique=True)
-        return actions_redemption.do_create_redemptions(item, [int(i) for i in still], as_of) or 0
+        return actions_redemption.do_create_redemptions(item, [int(i) for i in still], as_of,
+                                                        amounts=shard_amounts(item, shard, still, as_of)) or 0
+
+
+def shard_amounts(item: PolicyItem, shard: str, ids: np.ndarray, as_of: dt.date) -> dict | None:
+    """Estimated amounts from the shard's own register (a shard worker never loads the whole register);
+    enterprises it no longer holds are read from the database one by one."""
+    if not item.amount_formula or not len(ids):
+        return None
+    from yingshang.enterprises.models import Enterprise
+    from yingshang.policies import engine_db
+    from yingshang.policies.engine import amounts
+    from yingshang.policies.engine.register import row_facts
+    from yingshang.policies.shards import shard_register
+
+    register = shard_register(shard)
+    facts = {int(i): row_facts(register, int(r)) for i, r in zip(ids, register.rows_of(ids)) if r >= 0}
+    for enterprise in Enterprise.objects.filter(pk__in=[int(i) for i in ids if int(i) not in facts]):
+        facts[enterprise.pk] = engine_db.facts_for(enterprise, as_of)
+    return {ent: amounts.estimate(item.amount_formula, item.amount_floor, item.amount_cap, f, item.params or {},
+                                  as_of) for ent, f in facts.items()}
 
 
 def sync_redemptions(as_of: dt.date | None = None) -> int:

@@ -36,6 +36,7 @@ from django.utils import timezone
 from yingshang.core.bulk import db_adapter, insert_rows
 from yingshang.core.models import User
 from yingshang.core.notify import INBOX, do_notify
+from yingshang.core.redact import redact
 from yingshang.enterprises.models import Enterprise
 from yingshang.policies.models import (
     ItemStatus,
@@ -190,7 +191,7 @@ def body_text(item: PolicyItem, amount: Decimal | None = None) -> str:
     elif item.amount_cap is not None:
         parts.append(f"最高可享受 {money(item.amount_cap)} 元,具体金额请在政策计算器中查看。")
     elif item.amount_note:
-        parts.append(f"{item.amount_note}。")
+        parts.append(f"{redact(item.amount_note)}。")  # goes out by SMS and e-mail: no personal data
     if item.mode == Mode.AUTO:
         parts.append("本政策免申即享,无需申请,符合条件即可兑现。")
     elif item.window_end:

@@ -1,4 +1,4 @@
-"""Display formats of the policy pages: money as "2,000,000.00 元" everywhere."""
+"""Display formats of the policy pages: money as "2,000,000.00 元" everywhere; redacted free text."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -25,3 +25,11 @@ def yuan(value, missing: str = "—") -> str:
     """'2,000,000.00 元'; ``missing`` (default '—') when there is no amount."""
     text = money(value)
     return f"{text} 元" if text else missing
+
+
+@register.filter
+def redacted(value) -> str:
+    """Officer-entered free text shown outside the staff pages: personal data masked (core.redact)."""
+    from yingshang.core.redact import redact
+
+    return redact(value)
