@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "yingshang.workcal",
     "yingshang.enterprises",
     "yingshang.policies",
+    "yingshang.appeals",
 ]
 
 MIDDLEWARE = [
