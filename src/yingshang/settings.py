@@ -158,6 +158,8 @@ YINGSHANG_IMPORT_STALL_MINUTES = int(os.environ.get("YINGSHANG_IMPORT_STALL_MINU
 YINGSHANG_MATCH_SHARDS = [p.strip() for p in os.environ.get("YINGSHANG_MATCH_SHARDS", "").split(",") if p.strip()] or [""]
 # Policy pushes per enterprise and day; the rest waits for the next days.
 YINGSHANG_PUSH_DAILY_CAP = int(os.environ.get("YINGSHANG_PUSH_DAILY_CAP", "5"))
+# Appeals: calendar days after closing in which the enterprise may reopen a case.
+YINGSHANG_APPEAL_REOPEN_DAYS = int(os.environ.get("YINGSHANG_APPEAL_REOPEN_DAYS", "15"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") == "1"
