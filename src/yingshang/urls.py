@@ -13,5 +13,6 @@ urlpatterns = [
     path("calendar/", include("yingshang.workcal.urls")),
     path("enterprises/", include("yingshang.enterprises.urls")),
     path("policies/", include("yingshang.policies.urls")),
+    path("appeals/", include("yingshang.appeals.urls")),
     path("", include("yingshang.core.urls")),
 ]

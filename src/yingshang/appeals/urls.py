@@ -1,0 +1,3 @@
+"""Pages: 诉求."""
+app_name = "appeals"
+urlpatterns: list = []
