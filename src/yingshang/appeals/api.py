@@ -1,4 +1,674 @@
-"""REST endpoints: 诉求."""
-from ninja import Router
+"""REST endpoints: 诉求 — submission (public too), the case, the pools and queues, life-cycle actions and
+the redacted public board.
+
+Paths carry their own prefixes (the router is mounted at "/"): ``/appeals…`` for the platform,
+``/public/appeals…`` for the board (no login). Handlers parse, check access, call ONE ``do_*`` action and
+render; the actions check role and status inside their row lock (403 / 409).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal, Optional
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.utils import timezone
+from ninja import Field, Header, Query, Router, Schema, Status as HttpStatus
+from pydantic import ConfigDict, StrictBool, StrictInt
+
+from yingshang.appeals import access, actions, clock, deadlines
+from yingshang.appeals.models import (Appeal, AppealExtension, AppealTask, Category, Channel, EscalationLevel,
+                                      OPEN_STATUSES, Result, Satisfaction, Status)
+from yingshang.core.apiauth import BearerTokenAuth, SessionAuth
+from yingshang.core.errors import Conflict, NotFound, ValidationFailed, shorten
+from yingshang.core.i18n_errors import ERRORS, ErrorOut
+from yingshang.core.redact import redact
+from yingshang.enterprises.personal import mask_name, mask_phone
 
 router = Router(tags=["诉求"])
+CONFLICT = {**ERRORS, 409: ErrorOut}
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PER_PAGE = 50
+MAX_PAGE = 2000  # offset pagination stays bounded; deeper reads narrow the filters
+# Statuses in which the department holds the case and the deadline runs (overdue / due soon apply).
+RUNNING = (Status.DISPATCHED, Status.RETURNED, Status.SIGNED, Status.IN_PROGRESS)
+ACTION_LABELS = {"submit": "提交", "grade": "定级", "dispatch": "交办", "return": "退单", "arbitrate": "裁定交办",
+                 "sign": "签收", "contact": "联系企业", "pause": "暂停办理", "resume": "恢复办理",
+                 "request_extension": "申请延期", "approve_extension": "批准延期", "reject_extension": "驳回延期",
+                 "reply": "答复", "rate": "评价", "reopen": "重办", "close": "办结", "review": "回头看",
+                 "merge": "合并", "refer": "转出", "escalate": "督办升级"}
+
+
+class _Anonymous:
+    """Stands in for ``request.auth`` on public endpoints when no credentials were sent."""
+
+    is_authenticated = False
+    is_superuser = False
+    role = ""
+    pk = None
+    department_id = None
+    enterprise_id = None
+
+    def __bool__(self) -> bool:  # ninja accepts the first truthy auth result
+        return True
+
+
+def _anonymous(request):
+    # A request that sends a token must have a valid one: a typo'd token is a 401, not an anonymous call.
+    return None if request.headers.get("Authorization") else _Anonymous()
+
+
+PUBLIC = [BearerTokenAuth(), SessionAuth(), _anonymous]
+
+
+# ---------------------------------------------------------------- schemas
+class CodeName(Schema):
+    code: str
+    name: str
+
+
+class GradeOut(CodeName):
+    days: int
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    action: str
+    action_label: str
+    from_status: str
+    to_status: str
+    actor_role: str = Field(description="操作人角色(不含姓名)")
+    department: Optional[str]
+    reason: str
+    data: dict
+
+
+class TaskOut(Schema):
+    id: int
+    department: CodeName
+    role: str
+    round: int
+    dispatched_at: dt.datetime
+    due_date: Optional[dt.date]
+    signed_at: Optional[dt.datetime]
+    replied_at: Optional[dt.datetime]
+    returned_at: Optional[dt.datetime]
+
+
+class ExtensionOut(Schema):
+    id: int
+    round: int
+    days: int
+    reason: str
+    status: str
+    requested_at: dt.datetime
+    decided_at: Optional[dt.datetime]
+    decision_reason: str
+
+
+class Clock(Schema):
+    status: str
+    status_label: str
+    due_date: Optional[dt.date] = Field(description="办理期限(工作日计算)")
+    due_provisional: bool = Field(description="期限待定:所跨年份的节假日安排尚未公布")
+    remaining_workdays: Optional[int] = Field(description="倒计时:剩余工作日(当日为 0,逾期为负);暂停时冻结")
+    overdue: bool
+    escalation_level: int
+    escalation_label: str
+
+
+class AppealRow(Clock):
+    id: int
+    number: str
+    title: str
+    category: str
+    category_label: str
+    channel: str
+    region: CodeName
+    enterprise: Optional[CodeName]
+    grade: Optional[str]
+    department: Optional[CodeName]
+    created_at: dt.datetime
+
+
+class AppealOut(AppealRow):
+    content: str
+    factor_kind: str
+    contact_name: str
+    contact_phone: str
+    contact_masked: bool = Field(description="联系人信息是否已脱敏(仅企业本身和办理人员可见原文)")
+    external_ref: str
+    disclose: bool
+    grade_detail: Optional[GradeOut]
+    dispatched_at: Optional[dt.datetime]
+    signed_at: Optional[dt.datetime]
+    first_contact_at: Optional[dt.datetime]
+    replied_at: Optional[dt.datetime]
+    closed_at: Optional[dt.datetime]
+    due_at: Optional[dt.datetime]
+    round: int
+    return_count: int
+    reopen_count: int
+    result: str
+    reply: str
+    rated_resolved: Optional[bool]
+    satisfaction: str
+    rating_comment: str
+    rating_defaulted: bool
+    merged_into: Optional[str] = Field(description="合并至的诉求编号")
+    referral_reason: str
+    was_created: Optional[bool] = None
+    extension: Optional[ExtensionOut] = Field(None, description="延期类操作所涉及的申请")
+    events: list[EventOut]
+    tasks: list[TaskOut]
+    extensions: list[ExtensionOut]
+
+
+class AppealPage(Schema):
+    total: int
+    page: int
+    pages: int
+    items: list[AppealRow]
+
+
+class SubmitIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    title: Optional[str] = None
+    content: Optional[str] = None
+    category: Optional[str] = Field(None, description=" | ".join(Category.values))
+    factor_kind: Optional[str] = Field(None, description="要素保障类必填: land|power|water|finance|labour")
+    region_code: Optional[str] = None
+    enterprise_uscc: Optional[str] = None
+    contact_name: Optional[str] = None
+    contact_phone: Optional[str] = None
+    channel: Optional[str] = Field(None, description=" | ".join(Channel.values))
+    external_ref: Optional[str] = Field(None, description="外部工单号(如 12345 工单号,幂等)")
+    disclose: StrictBool = False
+
+
+class _In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GradeIn(_In):
+    grade: Optional[str] = Field(None, description="urgent | normal | complex | complaint(可配置)")
+
+
+class DispatchIn(_In):
+    department: Optional[str] = Field(None, description="主办单位代码")
+    co_departments: Optional[list[str]] = Field(None, description="协办单位代码")
+
+
+class ReasonIn(_In):
+    reason: Optional[str] = None
+
+
+class ArbitrateIn(_In):
+    department: Optional[str] = None
+    reason: Optional[str] = None
+
+
+class NoteIn(_In):
+    note: Optional[str] = None
+
+
+class ExtensionIn(_In):
+    days: Optional[StrictInt] = Field(None, description="延期工作日数 1–30")
+    reason: Optional[str] = None
+
+
+class DecideIn(_In):
+    extension_id: Optional[Id] = None
+    reason: Optional[str] = None
+
+
+class ReplyIn(_In):
+    result: Optional[str] = Field(None, description=" | ".join(Result.values))
+    content: Optional[str] = None
+
+
+class RateIn(_In):
+    resolved: Optional[StrictBool] = None
+    satisfaction: Optional[str] = Field(None, description=" | ".join(Satisfaction.values))
+    comment: Optional[str] = None
+
+
+class MergeIn(_In):
+    into: Optional[Id] = Field(None, description="保留的诉求 id")
+    reason: Optional[str] = None
+
+
+class ReviewIn(_In):
+    passed: Optional[StrictBool] = None
+    note: Optional[str] = None
+
+
+class EmptyIn(_In):
+    pass
+
+
+class PublicEvent(Schema):
+    at: dt.datetime
+    action: str
+    action_label: str
+    status_label: str
+    department: Optional[str]
+    reason: str
+
+
+class PublicAppeal(Schema):
+    number: str
+    title: str
+    content: str
+    category: str
+    category_label: str
+    region: CodeName
+    department: Optional[str]
+    status: str
+    status_label: str
+    created_at: dt.datetime
+    replied_at: Optional[dt.datetime]
+    result: str
+    result_label: str
+    reply: str
+    satisfaction_label: str
+    timeline: list[PublicEvent]
+
+
+class PublicPage(Schema):
+    total: int
+    page: int
+    pages: int
+    items: list[PublicAppeal]
+
+
+# ---------------------------------------------------------------- serialisers
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return ""
+
+
+def _code_name(obj) -> dict | None:
+    return None if obj is None else {"code": getattr(obj, "code", obj.pk), "name": obj.name}
+
+
+def _times(appeal: Appeal):
+    if appeal.status not in (*RUNNING, Status.PAUSED):
+        return None
+    return deadlines.case_times(appeal)
+
+
+def _countdown(appeal: Appeal) -> int | None:
+    """Working days left (clock.remaining_workdays); None when no deadline runs."""
+    times = _times(appeal)
+    if times is None:
+        return None
+    from yingshang.workcal.calendar import get_calendar
+
+    try:
+        return clock.remaining_workdays(times, get_calendar(), timezone.now())
+    except ValueError:  # a calendar beyond its range: show no countdown rather than fail the page
+        return None
+
+
+def _is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
+    return appeal.status in RUNNING and appeal.due_at is not None and appeal.due_at < now
+
+
+def clock_out(appeal: Appeal) -> dict:
+    """The fields every answer about a case carries: status, deadline, countdown, escalation."""
+    return {"status": appeal.status, "status_label": _label(Status, appeal.status), "due_date": appeal.due_date,
+            "due_provisional": appeal.due_provisional, "remaining_workdays": _countdown(appeal),
+            "overdue": _is_overdue(appeal, timezone.now()), "escalation_level": appeal.escalation_level,
+            "escalation_label": _label(EscalationLevel, appeal.escalation_level)}
+
+
+def row_out(appeal: Appeal) -> dict:
+    ent = appeal.enterprise
+    return {**clock_out(appeal), "id": appeal.pk, "number": appeal.number, "title": appeal.title,
+            "category": appeal.category, "category_label": _label(Category, appeal.category),
+            "channel": appeal.channel, "region": _code_name(appeal.region),
+            "enterprise": None if ent is None else {"code": ent.uscc, "name": ent.name},
+            "grade": appeal.grade.code if appeal.grade_id else None, "department": _code_name(appeal.department),
+            "created_at": appeal.created_at}
+
+
+def sees_contact(user, appeal: Appeal) -> bool:
+    """The appellant, the submitter, the lead department and the dispatcher in scope see contact data."""
+    if access.is_appellant(user, appeal) or (appeal.submitted_by_id and appeal.submitted_by_id == user.pk):
+        return True
+    for check in (access.access_handle, access.access_dispatch):
+        try:
+            check(user, appeal)
+            return True
+        except PermissionDenied:  # not this role
+            continue
+    return False
+
+
+def _event_out(e, scrub) -> dict:
+    return {"at": e.at, "action": e.action, "action_label": ACTION_LABELS.get(e.action, e.action),
+            "from_status": e.from_status, "to_status": e.to_status,
+            "actor_role": e.actor.get_role_display() if e.actor_id else "",
+            "department": e.department.name if e.department_id else None, "reason": scrub(e.reason),
+            "data": e.data}
+
+
+def _extension_out(x: AppealExtension) -> dict:
+    return {"id": x.pk, "round": x.round, "days": x.days, "reason": x.reason, "status": x.status,
+            "requested_at": x.requested_at, "decided_at": x.decided_at, "decision_reason": x.decision_reason}
+
+
+def _task_out(t: AppealTask) -> dict:
+    return {"id": t.pk, "department": _code_name(t.department), "role": t.role, "round": t.round,
+            "dispatched_at": t.dispatched_at, "due_date": t.due_date, "signed_at": t.signed_at,
+            "replied_at": t.replied_at, "returned_at": t.returned_at}
+
+
+def appeal_out(user, appeal: Appeal, *, full: bool = True) -> dict:
+    """The case as ``user`` may see it: contact data masked and free text redacted unless they may read it;
+    ``full=False`` (a replayed submission the caller cannot read) gives little more than the number."""
+    plain = full and sees_contact(user, appeal)
+    scrub = (lambda s: s) if plain else redact
+    events = appeal.events.select_related("actor", "department") if full else []
+    base = row_out(appeal)
+    if not full:
+        base.update(enterprise=None, title=redact(appeal.title))
+    return {**base, "content": scrub(appeal.content) if full else "", "factor_kind": appeal.factor_kind,
+            "contact_name": appeal.contact_name if plain else mask_name(appeal.contact_name),
+            "contact_phone": appeal.contact_phone if plain else mask_phone(appeal.contact_phone),
+            "contact_masked": not plain, "external_ref": appeal.external_ref, "disclose": appeal.disclose,
+            "grade_detail": {"code": appeal.grade.code, "name": appeal.grade.name, "days": appeal.grade.days}
+            if appeal.grade_id else None,
+            "dispatched_at": appeal.dispatched_at, "signed_at": appeal.signed_at,
+            "first_contact_at": appeal.first_contact_at, "replied_at": appeal.replied_at,
+            "closed_at": appeal.closed_at, "due_at": appeal.due_at, "round": appeal.round,
+            "return_count": appeal.return_count, "reopen_count": appeal.reopen_count, "result": appeal.result,
+            "reply": scrub(appeal.reply) if full else "", "rated_resolved": appeal.rated_resolved,
+            "satisfaction": appeal.satisfaction, "rating_comment": scrub(appeal.rating_comment) if full else "",
+            "rating_defaulted": appeal.rating_defaulted,
+            "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,
+            "referral_reason": scrub(appeal.referral_reason) if full else "",
+            "events": [_event_out(e, scrub) for e in events],
+            "tasks": [_task_out(t) for t in appeal.tasks.select_related("department")] if full else [],
+            "extensions": [_extension_out(x) for x in appeal.extensions.all()] if full else []}
+
+
+# ---------------------------------------------------------------- loading
+BASE = ("region", "enterprise", "grade", "department", "merged_into")
+
+
+def _load(pk: int) -> Appeal:
+    appeal = Appeal.objects.select_related(*BASE).filter(pk=pk).first()
+    if appeal is None:
+        raise NotFound(f"诉求 {pk} 不存在")
+    return appeal
+
+
+def _readable(user, pk: int) -> Appeal:
+    appeal = _load(pk)
+    access.access_appeal_read(user, appeal)
+    return appeal
+
+
+def _after(request, appeal_id: int, *, extension=None) -> dict:
+    """The case after an action, as the actor may see it now."""
+    appeal = _load(appeal_id)
+    out = appeal_out(request.auth, appeal, full=access.can_read(request.auth, appeal))
+    if extension is not None:
+        out["extension"] = _extension_out(extension)
+    return out
+
+
+# ---------------------------------------------------------------- submission and reading
+@router.post("/appeals", auth=PUBLIC, response={201: AppealOut, 200: AppealOut, **CONFLICT},
+             summary="提交诉求(可匿名;Idempotency-Key 防重复)")
+def submit_appeal(request, payload: SubmitIn,
+                  idempotency_key: Optional[str] = Header(None, alias="Idempotency-Key",
+                                                          description="重试同一提交时使用同一值")):
+    """201 with the new case; the same ``Idempotency-Key`` (or the same 12345 order number) again → 200 with
+    the first case. Anonymous members of the public may submit (contact name and phone required)."""
+    user = request.auth
+    appeal = actions.do_submit_appeal(user, payload.model_dump(), idempotency_key)
+    created = bool(getattr(appeal, "was_created", False))
+    appeal = _load(appeal.pk)
+    own = created or access.can_read(user, appeal) or (
+        getattr(user, "pk", None) is not None and appeal.submitted_by_id == user.pk)
+    out = {**appeal_out(user, appeal, full=own), "was_created": created}
+    if created and not getattr(user, "is_authenticated", False):
+        out.update(contact_name=appeal.contact_name, contact_phone=appeal.contact_phone, contact_masked=False,
+                   content=appeal.content)  # the anonymous submitter sees what they just sent
+    return HttpStatus(201 if created else 200, out)
+
+
+@router.get("/appeals/{appeal_id}", response={200: AppealOut, **ERRORS}, summary="诉求详情")
+def get_appeal(request, appeal_id: Id):
+    """Full case for readers in scope; contact data only for the enterprise, the submitter, the lead
+    department and the dispatcher (others see it masked)."""
+    return appeal_out(request.auth, _readable(request.auth, appeal_id))
+
+
+def _choice_param(value: str, field: str, choices, extra: tuple = ()) -> str:
+    if value and value not in (*choices.values, *extra):
+        allowed = ", ".join((*choices.values, *extra))
+        raise ValidationFailed(f"{field}: 取值「{shorten(value, 20)}」无效,可选 {allowed}",
+                               fields={field: "取值不在允许范围内"})
+    return value
+
+
+def _due_soon_limit(now: dt.datetime) -> dt.datetime:
+    """End of the next working day: cases due by then are 'due soon'."""
+    from yingshang.workcal.calendar import get_calendar
+
+    return clock.end_of_day(get_calendar().next_workday(timezone.localdate(now)))
+
+
+def _filtered(qs, status, overdue, due_soon, grade, channel, department, region):
+    now = timezone.now()
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if overdue is not None:
+        late = Q(status__in=RUNNING, due_at__lt=now)
+        qs = qs.filter(late) if overdue else qs.exclude(late)
+    if due_soon:
+        qs = qs.filter(status__in=RUNNING, due_at__gte=now, due_at__lte=_due_soon_limit(now))
+    if grade:
+        qs = qs.filter(grade__code=grade)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if department:
+        qs = qs.filter(department__code=department)
+    if region:
+        qs = qs.filter(region__code__startswith=region)
+    return qs
+
+
+def _page(qs, page: int, serialise) -> dict:
+    total = qs.count()
+    pages = max(1, math.ceil(total / PER_PAGE))
+    rows = list(qs[(page - 1) * PER_PAGE: page * PER_PAGE])
+    return {"total": total, "page": page, "pages": pages, "items": [serialise(r) for r in rows]}
+
+
+@router.get("/appeals", response={200: AppealPage, **ERRORS}, summary="诉求池 / 办理队列")
+def list_appeals(request, status: str = Query("", description="状态,或 open(全部未办结)"),
+                 overdue: Optional[bool] = Query(None), due_soon: Optional[bool] = Query(None, description="次一工作日内到期"),
+                 grade: str = Query("", max_length=20), channel: str = Query(""),
+                 department: str = Query("", max_length=32, description="主办单位代码"),
+                 region: str = Query("", max_length=12, description="区划代码(含下级)"),
+                 order: Literal["", "due", "new"] = Query("", description="due 按期限先后;new 按提交时间倒序"),
+                 page: int = Query(1, ge=1, le=MAX_PAGE)):
+    """Only the cases the caller may read; queues (status/overdue/due soon/department) sort by due time."""
+    _choice_param(status, "status", Status, ("open",))
+    _choice_param(channel, "channel", Channel)
+    qs = access.visible_appeals(request.auth, Appeal.objects.all())
+    qs = _filtered(qs, status, overdue, due_soon, grade, channel, department, region)
+    by_due = order == "due" or (not order and bool(status or overdue or due_soon or department))
+    qs = qs.order_by("due_at", "id") if by_due else qs.order_by("-created_at", "-id")
+    return _page(deadlines.with_clock_data(qs.select_related(*BASE)), page, row_out)
+
+
+# ---------------------------------------------------------------- actions
+def _target(pk: int) -> int:
+    if not Appeal.objects.filter(pk=pk).exists():
+        raise NotFound(f"诉求 {pk} 不存在")
+    return pk
+
+
+def _extension(appeal_id: int, ext_id: int | None) -> int:
+    if ext_id is None:
+        raise ValidationFailed("extension_id: 必须填写延期申请 id", fields={"extension_id": "必填"})
+    if not AppealExtension.objects.filter(pk=ext_id, appeal_id=appeal_id).exists():
+        raise ValidationFailed(f"extension_id: 该诉求没有编号为 {ext_id} 的延期申请",
+                               fields={"extension_id": "延期申请不存在"})
+    return ext_id
+
+
+def _merge(user, appeal_id: int, p: MergeIn):
+    if p.into is None:
+        raise ValidationFailed("into: 必须填写合并至的诉求 id", fields={"into": "必填"})
+    if not Appeal.objects.filter(pk=p.into).exists():
+        raise ValidationFailed(f"into: 诉求 {p.into} 不存在", fields={"into": "诉求不存在"})
+    return actions.do_merge(user, appeal_id, p.into, p.reason)
+
+
+def _review(user, appeal_id: int, p: ReviewIn):
+    """Answers 409 until the 回头看 action exists (its expected signature: actor, appeal, passed, note)."""
+    try:
+        do_review = actions.do_review
+    except AttributeError:
+        raise Conflict("回头看尚未开放", code="not_available") from None
+    return do_review(user, appeal_id, p.passed, p.note or "")
+
+
+# action → (body schema, summary, call(actor, appeal id, body)); each call is ONE do_* action.
+ACTION_SPECS = {
+    "grade": (GradeIn, "定级", lambda u, a, p: actions.do_grade(u, a, p.grade)),
+    "dispatch": (DispatchIn, "交办(主办 + 协办单位)",
+                 lambda u, a, p: actions.do_dispatch(u, a, p.department, p.co_departments)),
+    "return": (ReasonIn, "退单(须说明理由)", lambda u, a, p: actions.do_return(u, a, p.reason)),
+    "arbitrate": (ArbitrateIn, "裁定交办(本轮不可再退单)",
+                  lambda u, a, p: actions.do_arbitrate(u, a, p.department, p.reason)),
+    "sign": (EmptyIn, "签收", lambda u, a, p: actions.do_sign(u, a)),
+    "contact": (NoteIn, "记录联系企业", lambda u, a, p: actions.do_contact(u, a, p.note)),
+    "pause": (ReasonIn, "暂停办理(须说明理由)", lambda u, a, p: actions.do_pause(u, a, p.reason)),
+    "resume": (EmptyIn, "恢复办理", lambda u, a, p: actions.do_resume(u, a)),
+    "request_extension": (ExtensionIn, "申请延期",
+                          lambda u, a, p: actions.do_request_extension(u, a, p.days, p.reason)),
+    "approve_extension": (DecideIn, "批准延期", lambda u, a, p: actions.do_approve_extension(
+        u, _extension(a, p.extension_id), p.reason or "")),
+    "reject_extension": (DecideIn, "驳回延期(须说明理由)", lambda u, a, p: actions.do_reject_extension(
+        u, _extension(a, p.extension_id), p.reason)),
+    "reply": (ReplyIn, "答复(resolved / explained / referred)",
+              lambda u, a, p: actions.do_reply(u, a, p.result or "", p.content)),
+    "rate": (RateIn, "企业评价(评价后办结)",
+             lambda u, a, p: actions.do_rate(u, a, p.resolved, p.satisfaction or "", p.comment or "")),
+    "reopen": (ReasonIn, "重办(办结后窗口期内)", lambda u, a, p: actions.do_reopen(u, a, p.reason)),
+    "close": (ReasonIn, "办结(未评价,按默认评价)", lambda u, a, p: actions.do_close(u, a, p.reason)),
+    "review": (ReviewIn, "回头看", _review),
+    "merge": (MergeIn, "合并重复诉求", _merge),
+    "refer": (ReasonIn, "转出(非政府职能,须说明理由)", lambda u, a, p: actions.do_refer(u, a, p.reason)),
+}
+ACTIONS = list(ACTION_SPECS)
+
+
+def _register(name: str, schema, summary: str, call) -> None:
+    def view(request, appeal_id, payload=None):
+        result = call(request.auth, _target(appeal_id), payload or schema())
+        return _after(request, appeal_id, extension=result if isinstance(result, AppealExtension) else None)
+
+    # Real types (not strings): ninja reads the body schema of each generated view from these.
+    view.__annotations__ = {"appeal_id": Id, "payload": Optional[schema]}
+    view.__name__ = view.__qualname__ = f"act_{name}"
+    view.__doc__ = f"{summary}。应答为操作后的诉求(含 status、due_date、due_provisional、escalation_level)。"
+    router.post(f"/appeals/{{appeal_id}}/actions/{name}", response={200: AppealOut, **CONFLICT},
+                summary=summary)(view)
+
+
+for _name, (_schema, _summary, _call) in ACTION_SPECS.items():
+    _register(_name, _schema, _summary, _call)
+
+
+@router.post("/appeals/{appeal_id}/actions/{action}", response={200: AppealOut, **CONFLICT},
+             summary="未知操作(应答 404 并列出可用操作)", include_in_schema=False)
+def act_unknown(request, appeal_id: Id, action: str):
+    raise NotFound(f"未知操作「{shorten(action, 30)}」,可用操作:{', '.join(ACTIONS)}",
+                   fields={"action": f"可选:{', '.join(ACTIONS)}"}, code="unknown_action")
+
+
+# ---------------------------------------------------------------- public board
+def _public_qs():
+    return (Appeal.objects.filter(disclose=True).exclude(status=Status.MERGED)
+            .select_related("region", "department", "enterprise"))
+
+
+def _scrubber(appeal: Appeal):
+    """redact() plus the case's own identifying strings, which may appear without a '联系人:' cue."""
+    secrets = [s for s in (appeal.contact_name, appeal.contact_phone) if s and len(s) >= 2]
+    if appeal.enterprise_id:
+        secrets += [s for s in (appeal.enterprise.name, appeal.enterprise.uscc) if s]
+
+    def scrub(text: str) -> str:
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "某企业" if appeal.enterprise_id and secret == appeal.enterprise.name
+                                else "*" * len(secret))
+        return redact(text)
+
+    return scrub
+
+
+def public_out(appeal: Appeal) -> dict:
+    scrub = _scrubber(appeal)
+    events = appeal.events.filter(public=True).select_related("department")
+    return {"number": appeal.number, "title": scrub(appeal.title), "content": scrub(appeal.content),
+            "category": appeal.category, "category_label": _label(Category, appeal.category),
+            "region": _code_name(appeal.region), "department": appeal.department.name if appeal.department_id else None,
+            "status": appeal.status, "status_label": _label(Status, appeal.status), "created_at": appeal.created_at,
+            "replied_at": appeal.replied_at, "result": appeal.result, "result_label": _label(Result, appeal.result),
+            "reply": scrub(appeal.reply), "satisfaction_label": _label(Satisfaction, appeal.satisfaction),
+            "timeline": [{"at": e.at, "action": e.action, "action_label": ACTION_LABELS.get(e.action, e.action),
+                          "status_label": _label(Status, e.to_status),
+                          "department": e.department.name if e.department_id else None, "reason": scrub(e.reason)}
+                         for e in events]}
+
+
+@router.get("/public/appeals", auth=PUBLIC, response={200: PublicPage, **ERRORS}, summary="诉求公开栏(无需登录)")
+def public_appeals(request, q: str = Query("", max_length=50, description="关键词(标题、内容)"),
+                   category: str = Query(""), region: str = Query("", max_length=12),
+                   page: int = Query(1, ge=1, le=MAX_PAGE)):
+    """Disclosed cases only, text redacted; no contact data and no enterprise identity."""
+    _choice_param(category, "category", Category)
+    qs = _public_qs()
+    if category:
+        qs = qs.filter(category=category)
+    if region:
+        qs = qs.filter(region__code__startswith=region)
+    q = q.strip()
+    if q:
+        qs = _public_search(qs, q)
+    return _page(qs.order_by("-created_at", "-id"), page, public_out)
+
+
+def _public_search(qs, q: str):
+    """Search the text as the public sees it: a case matching only inside masked data (a phone number, a
+    contact name) must not be found, or the search would reveal it. Candidates come from the database,
+    the redacted check runs here (bounded)."""
+    candidates = qs.filter(Q(title__icontains=q) | Q(content__icontains=q) | Q(reply__icontains=q))
+    keep = [a.pk for a in candidates.order_by("-created_at", "-id")[:PER_PAGE * 20]
+            if any(q.lower() in _scrubber(a)(t).lower() for t in (a.title, a.content, a.reply))]
+    return qs.filter(pk__in=keep)
+
+
+@router.get("/public/appeals/{number}", auth=PUBLIC, response={200: PublicAppeal, **ERRORS},
+            summary="公开诉求详情(无需登录)")
+def public_appeal(request, number: str):
+    appeal = _public_qs().filter(number=number[:24]).first()
+    if appeal is None:
+        raise NotFound(f"公开诉求 {shorten(number, 24)} 不存在")
+    return public_out(appeal)
