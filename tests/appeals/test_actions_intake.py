@@ -131,3 +131,15 @@ def test_co_department_reads_its_case(org):
     access.access_appeal_read(co, appeal)
     with pytest.raises(PermissionDenied):
         actions.do_sign(co, appeal)  # a co-handler reads but does not act for the lead
+
+
+def test_anonymous_submitters_do_not_share_idempotency_keys(org):
+    """Two members of the public using the same key get two cases; the same person retrying gets one."""
+    from yingshang.appeals.actions import do_submit_appeal
+
+    base = {"title": "办证排队时间过长", "content": "窗口排队超过两小时", "category": "government_service",
+            "region_code": org.chuanhui.code, "contact_name": "王先生", "channel": "portal"}
+    first = do_submit_appeal(None, {**base, "contact_phone": "13800000001"}, idempotency_key="k-1")
+    again = do_submit_appeal(None, {**base, "contact_phone": "13800000001"}, idempotency_key="k-1")
+    other = do_submit_appeal(None, {**base, "contact_phone": "13900000002"}, idempotency_key="k-1")
+    assert again.pk == first.pk and other.pk != first.pk

@@ -1,6 +1,7 @@
 """Intake and routing: submit, grade, dispatch, return (退单), arbitrate, refer out, merge duplicates."""
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django.db import IntegrityError, transaction
@@ -101,21 +102,27 @@ def _fields(actor, data: dict) -> dict:
         disclose=_flag(data.get("disclose")))
 
 
-def _stored_key(actor, key) -> str | None:
-    """Idempotency keys are per submitter, so one caller's key never reveals another's case."""
+def _stored_key(actor, key, fields: dict) -> str | None:
+    """Idempotency keys are per submitter, so one caller's key never reveals another's case; anonymous
+    submitters are told apart by (a hash of) their contact phone."""
     if not key:
         return None
     key = str(key).strip()
     if len(key) > MAX_KEY:
         fail("Idempotency-Key", f"幂等键不能超过 {MAX_KEY} 个字符")
-    return f"{getattr(actor, 'pk', None) or 0}:{key}"
+    if actor is None:
+        phone = hashlib.sha256(fields.get("contact_phone", "").encode()).hexdigest()[:16]
+        return f"anon-{phone}:{key}"
+    return f"{actor.pk}:{key}"
 
 
-def _existing(stored_key, fields) -> Appeal | None:
-    """The case an earlier attempt of this submission created, if any."""
+def _existing(actor, stored_key, fields) -> Appeal | None:
+    """The case an earlier attempt of this submission created, if any (an external order number counts
+    only for the same submitter: the 12345 integration account resubmitting its own order)."""
     found = Appeal.objects.filter(idempotency_key=stored_key).first() if stored_key else None
-    if found is None and fields["external_ref"]:
-        found = Appeal.objects.filter(channel=fields["channel"], external_ref=fields["external_ref"]).first()
+    if found is None and fields["external_ref"] and actor is not None:
+        found = Appeal.objects.filter(channel=fields["channel"], external_ref=fields["external_ref"],
+                                      submitted_by=actor).first()
     if found is not None and stored_key and found.idempotency_key == stored_key and (
             found.title != fields["title"] or found.content != fields["content"]):
         raise Conflict("该 Idempotency-Key 已用于另一条内容不同的诉求", code="idempotency_mismatch")
@@ -134,7 +141,7 @@ def _insert(actor, fields: dict, stored_key) -> Appeal | None:
             appeal.was_created = True
             return appeal
         except IntegrityError:
-            if _existing(stored_key, fields) is not None:
+            if _existing(actor, stored_key, fields) is not None:
                 return None
     raise Conflict("系统繁忙,诉求编号分配失败,请稍后重试")
 
@@ -146,12 +153,12 @@ def do_submit_appeal(actor, data: dict, idempotency_key: str | None = None) -> A
     actor = actor if getattr(actor, "is_authenticated", False) else None
     access.access_submit(actor)
     fields = _fields(actor, data or {})
-    stored_key = _stored_key(actor, idempotency_key)
-    appeal = _existing(stored_key, fields)
+    stored_key = _stored_key(actor, idempotency_key, fields)
+    appeal = _existing(actor, stored_key, fields)
     if appeal is None:
         appeal = _insert(actor, fields, stored_key)
     if appeal is None:  # an identical submission committed between our check and our insert
-        appeal = _existing(stored_key, fields)
+        appeal = _existing(actor, stored_key, fields)
     if getattr(appeal, "was_created", None) is not True:
         appeal.was_created = False
         return appeal
