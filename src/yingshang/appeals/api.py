@@ -20,7 +20,7 @@ from pydantic import ConfigDict, StrictBool, StrictInt
 from yingshang.appeals import access, actions, clock, deadlines
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealTask, Category, Channel, EscalationLevel,
                                       OPEN_STATUSES, Result, Satisfaction, Status)
-from yingshang.core.apiauth import BearerTokenAuth, SessionAuth
+from yingshang.core.apiauth import PUBLIC_AUTH
 from yingshang.core.errors import Conflict, NotFound, ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
 from yingshang.core.redact import redact
@@ -41,26 +41,7 @@ ACTION_LABELS = {"submit": "提交", "grade": "定级", "dispatch": "交办", "r
                  "merge": "合并", "refer": "转出", "escalate": "督办升级"}
 
 
-class _Anonymous:
-    """Stands in for ``request.auth`` on public endpoints when no credentials were sent."""
-
-    is_authenticated = False
-    is_superuser = False
-    role = ""
-    pk = None
-    department_id = None
-    enterprise_id = None
-
-    def __bool__(self) -> bool:  # ninja accepts the first truthy auth result
-        return True
-
-
-def _anonymous(request):
-    # A request that sends a token must have a valid one: a typo'd token is a 401, not an anonymous call.
-    return None if request.headers.get("Authorization") else _Anonymous()
-
-
-PUBLIC = [BearerTokenAuth(), SessionAuth(), _anonymous]
+PUBLIC = PUBLIC_AUTH
 
 
 # ---------------------------------------------------------------- schemas

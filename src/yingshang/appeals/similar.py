@@ -15,16 +15,16 @@ caches it); ``suggest`` is read-only and thread-safe.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import re
-import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 import numpy as np
+
+from yingshang.core.chinese import jieba_with
 
 # Words jieba's stock dictionary splits apart (or misses) but an appeal uses as one term.
 DOMAIN_WORDS = (
@@ -61,23 +61,9 @@ DEFAULT_LIMIT, DEFAULT_MIN_SCORE = 5, 0.35
 BOOST_ENTERPRISE, BOOST_COUNTY, BOOST_CATEGORY = 0.40, 0.05, 0.05
 TITLE_WEIGHT = 2
 
-_lock = threading.Lock()
-_jieba = None
-
-
 def _tokenizer():
-    """jieba, loaded once, quietly (it logs its dictionary build), with the domain words added."""
-    global _jieba
-    if _jieba is None:
-        with _lock:
-            if _jieba is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                for word in DOMAIN_WORDS:
-                    jieba.add_word(word, freq=20000)
-                _jieba = jieba
-    return _jieba
+    """jieba with this module's domain words (loaded once, quietly: core.chinese)."""
+    return jieba_with(DOMAIN_WORDS)
 
 
 def normalise(text: str) -> str:

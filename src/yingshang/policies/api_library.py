@@ -24,7 +24,7 @@ from ninja.errors import AuthenticationError
 from pydantic import ConfigDict
 
 from yingshang.core.api import MAX_ID
-from yingshang.core.apiauth import BearerTokenAuth, SessionAuth
+from yingshang.core.apiauth import PUBLIC_AUTH
 from yingshang.core.errors import NotFound, ValidationFailed
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
 from yingshang.core.redact import redact_fields
@@ -38,25 +38,7 @@ PER_PAGE = 20
 MONEY_NOTE = "金额单位为元:请求中可写 JSON 数字或字符串(最多两位小数),应答中为十进制字符串。"
 
 
-class _Anonymous:
-    """Stands in for ``request.auth`` on public endpoints when no credentials were sent."""
-
-    is_authenticated = False
-    is_superuser = False
-    role = ""
-    pk = None
-    department_id = None
-
-    def __bool__(self) -> bool:  # ninja accepts the first truthy auth result
-        return True
-
-
-def _anonymous(request):
-    # A request that sends a token must have a valid one: a typo'd token is a 401, not a public read.
-    return None if request.headers.get("Authorization") else _Anonymous()
-
-
-PUBLIC = [BearerTokenAuth(), SessionAuth(), _anonymous]
+PUBLIC = PUBLIC_AUTH
 
 
 # ---------------------------------------------------------------- schemas

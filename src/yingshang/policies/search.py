@@ -10,12 +10,12 @@ come first.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+
+from yingshang.core.chinese import jieba_with
 
 # Words jieba's stock dictionary splits apart but a policy reader types as one.
 DOMAIN_WORDS = ("免申即享", "即申即享", "专精特新", "小巨人", "高新技术企业", "科技型中小企业", "创新型中小企业",
@@ -26,23 +26,9 @@ DOMAIN_WORDS = ("免申即享", "即申即享", "专精特新", "小巨人", "�
 STOPWORDS = frozenset("的 了 和 与 及 或 等 在 对 为 是 有 按 于 之 以 其 中 上 下 个 年 请 我 要 吗 呢 啊".split())
 MAX_QUERY_TOKENS = 8  # each token is one LIKE: a pasted paragraph must not become 200 of them
 
-_lock = threading.Lock()
-_jieba = None
-
-
 def _tokenizer():
-    """jieba, loaded once, quietly (it logs its dictionary build), with the domain words added."""
-    global _jieba
-    if _jieba is None:
-        with _lock:
-            if _jieba is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                for word in DOMAIN_WORDS:
-                    jieba.add_word(word, freq=20000)
-                _jieba = jieba
-    return _jieba
+    """jieba with this module's domain words (loaded once, quietly: core.chinese)."""
+    return jieba_with(DOMAIN_WORDS)
 
 
 def normalise(text: str) -> str:
