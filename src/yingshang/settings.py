@@ -160,6 +160,9 @@ YINGSHANG_MATCH_SHARDS = [p.strip() for p in os.environ.get("YINGSHANG_MATCH_SHA
 YINGSHANG_PUSH_DAILY_CAP = int(os.environ.get("YINGSHANG_PUSH_DAILY_CAP", "5"))
 # Appeals: calendar days after closing in which the enterprise may reopen a case.
 YINGSHANG_APPEAL_REOPEN_DAYS = int(os.environ.get("YINGSHANG_APPEAL_REOPEN_DAYS", "15"))
+# 满意率: weight of "basically satisfied"; cases closed unrated are excluded unless rated by this default.
+YINGSHANG_APPEAL_BASIC_SATISFIED_WEIGHT = float(os.environ.get("YINGSHANG_APPEAL_BASIC_SATISFIED_WEIGHT", "1.0"))
+YINGSHANG_APPEAL_UNRATED_AS = None
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not INSECURE_ALLOWED and os.environ.get("YINGSHANG_HTTPS", "1") == "1"
