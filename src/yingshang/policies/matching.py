@@ -339,11 +339,6 @@ def figure_label(name: str) -> str:
     return spec.label if spec else name
 
 
-def money_text(amount: Decimal | None) -> str:
-    """元 with thousands separators and 2 places ('' when unknown)."""
-    return "" if amount is None else f"{amount:,.2f}"
-
-
 WINDOW_LABELS = {"open": "申报中", "not_yet": "尚未开始申报", "closed": "申报已截止"}
 
 
@@ -374,10 +369,6 @@ class Entry:
     evaluation: object  # engine.row.Evaluation
     hidden: frozenset = frozenset()
     as_of: dt.date | None = None
-
-    @property
-    def amount_text(self) -> str:
-        return money_text(self.amount)
 
     @property
     def window(self) -> str:
@@ -416,10 +407,6 @@ class Calculator:
         """The sum of the estimated amounts of the eligible items whose window has not closed (元)."""
         return sum((e.amount for e in self.eligible if e.amount is not None and e.window != "closed"),
                    Decimal("0.00"))
-
-    @property
-    def total_text(self) -> str:
-        return money_text(self.total)
 
 
 def _rank(entry: Entry) -> tuple:
@@ -542,6 +529,6 @@ def _match_rows(item: PolicyItem, ids: list[int], status: str, as_of: dt.date) -
                     "status": status, "current_status": entry.status if entry else status,
                     "current_label": STATUS_LABELS.get(entry.status, "不符合") if entry else "",
                     "amount": entry.amount if entry else None,
-                    "amount_text": entry.amount_text if entry else "", "reasons": entry.reasons if entry else [],
+                    "reasons": entry.reasons if entry else [],
                     "gaps": entry.gaps if entry else [], "missing": entry.missing if entry else []})
     return out

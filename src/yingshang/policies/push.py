@@ -46,6 +46,7 @@ from yingshang.policies.models import (
     PolicySubscription,
     PushStatus,
 )
+from yingshang.policies.templatetags.policy_format import money
 
 DEFAULT_DAILY_CAP = 5
 CATEGORY = "policy"
@@ -177,10 +178,6 @@ def matches_link(item: PolicyItem) -> str:
         return reverse("policies:item_matches", args=[item.pk])
     except NoReverseMatch:
         return f"/policies/items/{item.pk}/matches/"
-
-
-def money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
 
 
 def body_text(item: PolicyItem, amount: Decimal | None = None) -> str:

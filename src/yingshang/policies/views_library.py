@@ -8,7 +8,6 @@ Views parse the form, check access, call ONE action from ``actions_library`` and
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
@@ -32,6 +31,7 @@ from yingshang.policies import access, actions_library as actions, search
 from yingshang.policies.api_library import attachment_response, rule_sentences, run_preview
 from yingshang.policies.models import (AllocationRule, BenefitType, ItemReview, ItemStatus, Mode, PolicyAttachment,
                                        PolicyDocument, PolicyItem)
+from yingshang.policies.templatetags.policy_format import money
 
 PAGE_SIZE = 20
 OPTIONAL_MARK = "(可选)"
@@ -200,10 +200,7 @@ def audit_value(field, value, names: "_FkNames | None" = None) -> str:
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(field, DecimalField):
-        try:
-            return f"{Decimal(str(value)):,.2f}"
-        except InvalidOperation:
-            return str(value)
+        return money(value) or str(value)
     if isinstance(field, (DateField, DateTimeField)):
         return str(value).replace("T", " ")[:16 if isinstance(field, DateTimeField) else 10]
     if field.is_relation and names is not None:

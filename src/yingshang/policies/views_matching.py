@@ -25,7 +25,6 @@ from yingshang.core.errors import DomainError
 from yingshang.core.models import Region, RegionLevel, Role
 from yingshang.enterprises.models import Enterprise
 from yingshang.enterprises.views import register_detail_section
-from yingshang.policies import jobs as _jobs  # noqa: F401  (connects the enterprises_changed receiver)
 from yingshang.policies import matching
 from yingshang.policies.actions_matching import (
     SUPPLIABLE,
@@ -254,5 +253,5 @@ def policy_section(user, ent: Enterprise) -> dict | None:
         return None
     return {"template": "policies/matching/_enterprise_section.html", "title": "惠企政策",
             "eligible": len(calc.eligible), "near_miss": len(calc.near_miss), "unknown": len(calc.unknown),
-            "total": calc.total, "total_text": calc.total_text, "top": calc.eligible[:3],
+            "total": calc.total, "top": calc.eligible[:3],
             "link": reverse("policies:calculator_for", args=[ent.uscc])}
