@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from yingshang.core.models import Notification, OutboxMessage, OutboxStatus, User
-from yingshang.core.notify import do_notify
+from yingshang.core.notify import Message, do_notify, do_notify_many
 
 pytestmark = pytest.mark.django_db
 ALL = ("inbox", "sms", "email")
@@ -106,3 +106,16 @@ def test_bad_arguments_are_programming_errors(reachable):
         do_notify([reachable], key="", title="t")
     with pytest.raises(ValueError):
         do_notify([reachable], key="k", title="t", channels=("fax",))
+
+
+def test_notify_many_writes_each_message_once_per_its_own_key(org):
+    users = [org.users["handler"], org.users["dept_leader"]]
+    messages = [Message(users, f"case:{n}", f"第 {n} 件", channels=("inbox", "sms")) for n in (1, 2)]
+    first = do_notify_many(messages)
+    assert first.recipients == 4 and first.inbox == 4
+    assert Notification.objects.filter(key__startswith="case:").count() == 4
+    do_notify_many(messages)  # a retried sweep adds nothing
+    assert Notification.objects.filter(key__startswith="case:").count() == 4
+    assert OutboxMessage.objects.filter(key__startswith="case:").count() == sum(1 for u in users if u.phone) * 2
+    with pytest.raises(ValueError):
+        do_notify_many([Message(users, "", "x")])

@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from yingshang import jobs
 from yingshang.appeals import clock, deadlines
 from yingshang.appeals.models import Appeal, AppealEscalation, AppealEvent
 from yingshang.core import audit, notify
-from yingshang.core.models import AuditAction, Notification, OutboxMessage, Role, User
+from yingshang.core.models import AuditAction, Role, User
 from yingshang.workcal.calendar import get_calendar
 
 log = logging.getLogger(__name__)
 
 RETRY_BROKEN = dt.timedelta(hours=1)  # a case whose clock data is inconsistent is retried, not dropped
 INSERT_CHUNK = 500
-NOTIFY_CHUNK = 2000
 CHANNELS = {1: ("inbox", "email"), 2: ("inbox", "email", "sms"), 3: ("inbox", "email", "sms"),
             4: ("inbox", "email", "sms")}
 TITLES = {1: "诉求即将到期提醒:{number}", 2: "诉求已到办理期限(提示):{number}",
@@ -150,25 +148,16 @@ def _message(f: Fired) -> tuple[str, str, str]:
 
 def _notify(fired: list[Fired]) -> int:
     """Inbox and outbox rows for every new step, keyed ``appeal:{id}:esc:{round}:{level}`` per recipient."""
-    # do_notify takes one key per call; a sweep writes thousands of per-case keys at once (see the report)
-
     if not fired:
         return 0
     people = Recipients({f.appeal.department_id for f in fired if f.appeal.department_id})
-    inbox, outbox = [], []
+    messages = []
     for f in fired:
-        key = f"appeal:{f.appeal.pk}:esc:{f.appeal.round}:{f.level}"
         title, body, link = _message(f)
-        texts, channels = notify._texts(title, body, link), set(CHANNELS[f.level])
-        for user in people.of(f.appeal, f.level):
-            inbox.append(Notification(user_id=user.pk, key=f"{key}:{user.pk}", category="appeal_escalation",
-                                      title=title, body=body, link=link))
-            outbox.extend(notify._outbox_rows(user, key, channels, title, texts))
-    Notification.objects.bulk_create(inbox, ignore_conflicts=True, batch_size=NOTIFY_CHUNK)
-    OutboxMessage.objects.bulk_create(outbox, ignore_conflicts=True, batch_size=NOTIFY_CHUNK)
-    if outbox:
-        jobs.enqueue_on_commit("core.deliver_outbox")
-    return len(inbox)
+        key = f"appeal:{f.appeal.pk}:esc:{f.appeal.round}:{f.level}"
+        messages.append(notify.Message(list(people.of(f.appeal, f.level)), key, title, body, link,
+                                       "appeal_escalation", CHANNELS[f.level]))
+    return notify.do_notify_many(messages).inbox
 
 
 # ---------------------------------------------------------------- the sweep

@@ -10,7 +10,7 @@ Notifications are a consequence of audited actions and are not audited one by on
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -69,8 +69,9 @@ def _flush(inbox: list, outbox: list, result: NotifyResult) -> None:
     outbox.clear()
 
 
-def _notify_list(users, key, title, body, link, category, channels) -> NotifyResult:
-    result, inbox, outbox = NotifyResult(), [], []
+def _collect(users, key, title, body, link, category, channels, result: NotifyResult, inbox: list,
+             outbox: list) -> None:
+    """Add the rows of one notification to the shared buffers (flushed every CHUNK rows)."""
     texts = _texts(title, body, link)
     for user in (u for u in users if u.is_active):
         result.recipients += 1
@@ -80,6 +81,11 @@ def _notify_list(users, key, title, body, link, category, channels) -> NotifyRes
         outbox.extend(_outbox_rows(user, key, channels, title, texts))
         if len(inbox) + len(outbox) >= CHUNK:
             _flush(inbox, outbox, result)
+
+
+def _notify_list(users, key, title, body, link, category, channels) -> NotifyResult:
+    result, inbox, outbox = NotifyResult(), [], []
+    _collect(users, key, title, body, link, category, channels, result, inbox, outbox)
     _flush(inbox, outbox, result)
     return result
 
@@ -123,18 +129,51 @@ def _notify_queryset(qs, key, title, body, link, category, channels) -> NotifyRe
     return result
 
 
-def do_notify(recipients, *, key: str, title: str, body: str = "", link: str = "", category: str = "",
-              channels: Iterable[str] = (INBOX,)) -> NotifyResult:
-    """Notify users (a list or a User queryset) once per ``key``: inbox rows and outbox messages."""
+def _checked(key: str, channels: Iterable[str]) -> set[str]:
     channels = set(channels)
     if not key or len(key) > MAX_KEY or not channels <= CHANNELS:
         raise ValueError(f"通知参数有误:key 须为 1–{MAX_KEY} 个字符,渠道只能是 {sorted(CHANNELS)}")
+    return channels
+
+
+def do_notify(recipients, *, key: str, title: str, body: str = "", link: str = "", category: str = "",
+              channels: Iterable[str] = (INBOX,)) -> NotifyResult:
+    """Notify users (a list or a User queryset) once per ``key``: inbox rows and outbox messages."""
+    channels = _checked(key, channels)
     title, link = title[:200], link[:300]
     with transaction.atomic():
         if isinstance(recipients, QuerySet):
             result = _notify_queryset(recipients, key, title, body, link, category, channels)
         else:
             result = _notify_list(recipients, key, title, body, link, category, channels)
+        if result.outbox:
+            jobs.enqueue_on_commit("core.deliver_outbox")
+    return result
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification of ``do_notify_many``: a list of users and its own key."""
+
+    users: Sequence
+    key: str
+    title: str
+    body: str = ""
+    link: str = ""
+    category: str = ""
+    channels: Iterable[str] = (INBOX,)
+
+
+def do_notify_many(messages: Iterable[Message]) -> NotifyResult:
+    """Many notifications, each once per its own key, written in shared bulk batches (e.g. one per case of
+    an escalation sweep, where one ``do_notify`` call per case would cost round trips per case)."""
+    result, inbox, outbox = NotifyResult(), [], []
+    with transaction.atomic():
+        for m in messages:
+            channels = _checked(m.key, m.channels)
+            _collect(m.users, m.key, m.title[:200], m.body, m.link[:300], m.category, channels, result, inbox,
+                     outbox)
+        _flush(inbox, outbox, result)
         if result.outbox:
             jobs.enqueue_on_commit("core.deliver_outbox")
     return result
