@@ -225,6 +225,7 @@ def _register_routers() -> None:
     from yingshang.enterprises.api import router as enterprise_router
     from yingshang.appeals.api import router as appeals_router
     from yingshang.appeals.api_kpis import router as appeal_kpis_router
+    from yingshang.appeals.api_public import router as appeal_public_router
     from yingshang.policies.api_library import router as library_router
     from yingshang.policies.api_matching import router as matching_router
     from yingshang.policies.api_redemption import router as redemption_router
@@ -237,8 +238,9 @@ def _register_routers() -> None:
     api.add_router("/", library_router)
     api.add_router("/", matching_router)
     api.add_router("/", redemption_router)
-    api.add_router("/", appeals_router)  # /appeals…, /public/appeals
+    api.add_router("/", appeals_router)  # /appeals…
     api.add_router("/", appeal_kpis_router)  # /appeal-kpis
+    api.add_router("/", appeal_public_router)  # /public/appeals
 
 
 _register_routers()

@@ -213,3 +213,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING" if MODE == "test" else "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+# Appeals: days after the reply in which the appellant may rate; afterwards the case closes unrated
+# (YINGSHANG_APPEAL_UNRATED_AS decides how the KPIs count it).
+YINGSHANG_APPEAL_RATING_DAYS = int(os.environ.get("YINGSHANG_APPEAL_RATING_DAYS", "7"))
+# 回头看: closed cases are sampled this many days after closing; the share of satisfied cases sampled
+# (unsatisfied, unresolved and unrated closures are always sampled).
+YINGSHANG_APPEAL_REVIEW_AFTER_DAYS = int(os.environ.get("YINGSHANG_APPEAL_REVIEW_AFTER_DAYS", "30"))
+YINGSHANG_APPEAL_REVIEW_RATE = float(os.environ.get("YINGSHANG_APPEAL_REVIEW_RATE", "0.1"))
+# The 12345 hotline system: where replies and ratings of its work orders are reported (empty: not sent),
+# and the shared secret that signs each delivery (HMAC-SHA256 of the body).
+YINGSHANG_12345_WEBHOOK_URL = os.environ.get("YINGSHANG_12345_WEBHOOK_URL", "")
+YINGSHANG_12345_WEBHOOK_SECRET = os.environ.get("YINGSHANG_12345_WEBHOOK_SECRET", "")

@@ -114,3 +114,27 @@ def access_submit(user) -> None:
         return
     if user.role not in SUBMITTER_ROLES and not user.is_superuser:
         raise PermissionDenied("当前角色不能提交诉求")
+
+
+def access_co_handle(user, appeal) -> None:
+    """Handler or leader of a department with a co-handling task on the case: sign it, reply to it."""
+    _logged_in(user)
+    if user.role not in DEPARTMENT_ROLES or not user.department_id:
+        raise PermissionDenied("只有协办单位人员可以执行此操作")
+    if user.department_id == appeal.department_id:
+        raise PermissionDenied("主办单位请在主办任务中办理")
+
+
+def access_attach(user, appeal) -> None:
+    """The appellant, the submitter, the lead department's staff or the dispatcher in scope may attach files."""
+    if is_appellant(user, appeal) or (appeal.submitted_by_id and appeal.submitted_by_id == getattr(user, "pk", None)):
+        return
+    try:
+        access_handle(user, appeal)
+    except PermissionDenied:
+        access_dispatch(user, appeal)
+
+
+def sees_contact_plainly(user, appeal) -> bool:
+    """Appellants and the submitter see their own contact data; staff see it masked and reveal it (audited)."""
+    return is_appellant(user, appeal) or bool(appeal.submitted_by_id and appeal.submitted_by_id == getattr(user, "pk", None))

@@ -27,7 +27,8 @@ PUBLIC_ACTIONS = {"submit", "dispatch", "reply", "close", "rate", "reopen", "ref
 AUDIT_FIELDS = ["status", "grade_id", "department_id", "dispatched_at", "signed_at", "first_contact_at",
                 "replied_at", "closed_at", "due_date", "round", "return_count", "reopen_count", "result",
                 "satisfaction", "rated_resolved", "rating_defaulted", "merged_into_id", "referral_reason"]
-_SUBMODULES = ("yingshang.appeals.actions_intake", "yingshang.appeals.actions_handling")
+_SUBMODULES = ("yingshang.appeals.actions_intake", "yingshang.appeals.actions_handling",
+               "yingshang.appeals.actions_followup")
 
 
 def __getattr__(name: str):

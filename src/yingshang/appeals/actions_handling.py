@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from yingshang.appeals import access
+from yingshang.appeals import access, hotline
 from yingshang.appeals.actions import (MAX_TEXT, appellants, before, clear_timers, department_staff,
                                        dispatchers_for, fail, lock, notify, recompute, require_status, save, text)
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealPause, AppealTask, ExtensionStatus, Result,
@@ -160,6 +160,7 @@ def do_reply(actor, appeal, result: str, content: str) -> Appeal:
     _lead_task(appeal).update(replied_at=now, content=content)
     save(appeal, was, actor, "reply", fields=["reply", *clear_timers(appeal)], data={"result": result})
     notify(appellants(appeal), appeal, "reply", "已答复,请评价", content[:200])
+    hotline.queue_update(appeal, "reply")
     return appeal
 
 
@@ -179,6 +180,7 @@ def do_rate(actor, appeal, resolved: bool, satisfaction: str, comment: str = "")
     appeal.rated_at, appeal.closed_at, appeal.status = now, now, Status.CLOSED
     save(appeal, was, actor, "rate", reason=comment, fields=["rating_comment", "rated_at"],
          data={"resolved": resolved, "satisfaction": satisfaction})
+    hotline.queue_update(appeal, "rating")
     return appeal
 
 
@@ -188,9 +190,15 @@ def do_close(actor, appeal, reason: str) -> Appeal:
     appeal = lock(appeal)
     access.access_dispatch(actor, appeal)
     require_status(appeal, (Status.REPLIED,), "办结")
-    reason, was = text(reason, "reason", "办结理由"), before(appeal)
+    return close_unrated(appeal, actor, text(reason, "reason", "办结理由"))
+
+
+def close_unrated(appeal: Appeal, actor, reason: str) -> Appeal:
+    """Close the (locked, replied) case with the default rating; ``actor`` None for the rating-window job."""
+    was = before(appeal)
     appeal.status, appeal.closed_at, appeal.rating_defaulted = Status.CLOSED, timezone.now(), True
     save(appeal, was, actor, "close", reason=reason)
+    hotline.queue_update(appeal, "close")
     return appeal
 
 

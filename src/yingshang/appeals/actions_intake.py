@@ -7,7 +7,7 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from yingshang.appeals import access, numbering
+from yingshang.appeals import access, hotline, numbering
 from yingshang.appeals.actions import (MAX_TEXT, before, clear_timers, department_staff, dispatchers_for, fail,
                                        lock, log_step, notify, recompute, require_status, save, text)
 from yingshang.appeals.models import (Appeal, AppealTask, Category, Channel, FactorKind, Grade, Status,
@@ -220,11 +220,16 @@ def route(appeal: Appeal, lead: Department, co: list[Department], now) -> list[s
         appeal.dispatched_at = now
     open_co = set(AppealTask.objects.filter(appeal=appeal, round=appeal.round, role=TaskRole.CO,
                                             returned_at__isnull=True).values_list("department_id", flat=True))
+    fields = ["signed_at", *recompute(appeal, now)]
+    from yingshang.appeals.deadlines import co_task_due  # lazily, as recompute
+
+    co_due = co_task_due(appeal, now)
     AppealTask.objects.bulk_create(
-        [AppealTask(appeal=appeal, department=lead, role=TaskRole.LEAD, round=appeal.round, dispatched_at=now)]
-        + [AppealTask(appeal=appeal, department=d, role=TaskRole.CO, round=appeal.round, dispatched_at=now)
-           for d in co if d.pk not in open_co])
-    return ["signed_at", *recompute(appeal, now)]
+        [AppealTask(appeal=appeal, department=lead, role=TaskRole.LEAD, round=appeal.round, dispatched_at=now,
+                    due_date=appeal.due_date)]
+        + [AppealTask(appeal=appeal, department=d, role=TaskRole.CO, round=appeal.round, dispatched_at=now,
+                      due_date=co_due) for d in co if d.pk not in open_co])
+    return fields
 
 
 def _notify_departments(appeal: Appeal, depts, action: str, title: str) -> None:
@@ -297,6 +302,7 @@ def do_refer(actor, appeal, reason: str) -> Appeal:
     was = before(appeal)
     appeal.status, appeal.referral_reason, appeal.closed_at = Status.REFERRED_OUT, reason, timezone.now()
     save(appeal, was, actor, "refer", reason=reason, fields=clear_timers(appeal))
+    hotline.queue_update(appeal, "refer")
     return appeal
 
 

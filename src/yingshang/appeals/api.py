@@ -1,5 +1,5 @@
 """REST endpoints: 诉求 — submission (public too), the case, the pools and queues, life-cycle actions and
-the redacted public board.
+the queues (the public board is ``api_public``).
 
 Paths carry their own prefixes (the router is mounted at "/"): ``/appeals…`` for the platform,
 ``/public/appeals…`` for the board (no login). Handlers parse, check access, call ONE ``do_*`` action and
@@ -8,20 +8,21 @@ render; the actions check role and status inside their row lock (403 / 409).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Literal, Optional
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema, Status as HttpStatus
+from django.http import FileResponse
+from ninja import Field, File, Header, Query, Router, Schema, Status as HttpStatus
+from ninja.files import UploadedFile
 from pydantic import ConfigDict, StrictBool, StrictInt
 
-from yingshang.appeals import access, actions, clock, deadlines
-from yingshang.appeals.models import (Appeal, AppealExtension, AppealTask, Category, Channel, EscalationLevel,
-                                      OPEN_STATUSES, Result, Satisfaction, Status)
+from yingshang.appeals import access, actions, deadlines
+from yingshang.appeals.queries import (MAX_PAGE, choice_param, code_name, countdown, filter_pool,
+                                       is_overdue, label, page_of)
+from yingshang.appeals.models import (ACTION_LABELS, Appeal, AppealAttachment, AppealExtension, AppealTask,
+                                      Category, Channel, EscalationLevel, Result, Satisfaction, Status)
 from yingshang.core.apiauth import PUBLIC_AUTH
-from yingshang.core.errors import Conflict, NotFound, ValidationFailed, shorten
+from yingshang.core.errors import NotFound, ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
 from yingshang.core.redact import redact
 from yingshang.enterprises.personal import mask_name, mask_phone
@@ -30,15 +31,6 @@ router = Router(tags=["诉求"])
 CONFLICT = {**ERRORS, 409: ErrorOut}
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-PER_PAGE = 50
-MAX_PAGE = 2000  # offset pagination stays bounded; deeper reads narrow the filters
-# Statuses in which the department holds the case and the deadline runs (overdue / due soon apply).
-RUNNING = (Status.DISPATCHED, Status.RETURNED, Status.SIGNED, Status.IN_PROGRESS)
-ACTION_LABELS = {"submit": "提交", "grade": "定级", "dispatch": "交办", "return": "退单", "arbitrate": "裁定交办",
-                 "sign": "签收", "contact": "联系企业", "pause": "暂停办理", "resume": "恢复办理",
-                 "request_extension": "申请延期", "approve_extension": "批准延期", "reject_extension": "驳回延期",
-                 "reply": "答复", "rate": "评价", "reopen": "重办", "close": "办结", "review": "回头看",
-                 "merge": "合并", "refer": "转出", "escalate": "督办升级"}
 
 
 PUBLIC = PUBLIC_AUTH
@@ -76,6 +68,15 @@ class TaskOut(Schema):
     signed_at: Optional[dt.datetime]
     replied_at: Optional[dt.datetime]
     returned_at: Optional[dt.datetime]
+    content: str = Field("", description="协办意见 / 主办答复")
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: Optional[int]
+    uploaded_at: dt.datetime
+    url: str
 
 
 class ExtensionOut(Schema):
@@ -145,6 +146,7 @@ class AppealOut(AppealRow):
     events: list[EventOut]
     tasks: list[TaskOut]
     extensions: list[ExtensionOut]
+    attachments: list[AttachmentOut] = []
 
 
 class AppealPage(Schema):
@@ -226,109 +228,31 @@ class ReviewIn(_In):
     note: Optional[str] = None
 
 
+class TaskReplyIn(_In):
+    content: Optional[str] = None
+
+
 class EmptyIn(_In):
     pass
 
 
-class PublicEvent(Schema):
-    at: dt.datetime
-    action: str
-    action_label: str
-    status_label: str
-    department: Optional[str]
-    reason: str
-
-
-class PublicAppeal(Schema):
-    number: str
-    title: str
-    content: str
-    category: str
-    category_label: str
-    region: CodeName
-    department: Optional[str]
-    status: str
-    status_label: str
-    created_at: dt.datetime
-    replied_at: Optional[dt.datetime]
-    result: str
-    result_label: str
-    reply: str
-    satisfaction_label: str
-    timeline: list[PublicEvent]
-
-
-class PublicPage(Schema):
-    total: int
-    page: int
-    pages: int
-    items: list[PublicAppeal]
-
-
 # ---------------------------------------------------------------- serialisers
-def _label(choices, value) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return ""
-
-
-def _code_name(obj) -> dict | None:
-    return None if obj is None else {"code": getattr(obj, "code", obj.pk), "name": obj.name}
-
-
-def _times(appeal: Appeal):
-    if appeal.status not in (*RUNNING, Status.PAUSED):
-        return None
-    return deadlines.case_times(appeal)
-
-
-def _countdown(appeal: Appeal) -> int | None:
-    """Working days left (clock.remaining_workdays); None when no deadline runs."""
-    times = _times(appeal)
-    if times is None:
-        return None
-    from yingshang.workcal.calendar import get_calendar
-
-    try:
-        return clock.remaining_workdays(times, get_calendar(), timezone.now())
-    except ValueError:  # a calendar beyond its range: show no countdown rather than fail the page
-        return None
-
-
-def _is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
-    return appeal.status in RUNNING and appeal.due_at is not None and appeal.due_at < now
-
-
 def clock_out(appeal: Appeal) -> dict:
     """The fields every answer about a case carries: status, deadline, countdown, escalation."""
-    return {"status": appeal.status, "status_label": _label(Status, appeal.status), "due_date": appeal.due_date,
-            "due_provisional": appeal.due_provisional, "remaining_workdays": _countdown(appeal),
-            "overdue": _is_overdue(appeal, timezone.now()), "escalation_level": appeal.escalation_level,
-            "escalation_label": _label(EscalationLevel, appeal.escalation_level)}
+    return {"status": appeal.status, "status_label": label(Status, appeal.status), "due_date": appeal.due_date,
+            "due_provisional": appeal.due_provisional, "remaining_workdays": countdown(appeal),
+            "overdue": is_overdue(appeal, timezone.now()), "escalation_level": appeal.escalation_level,
+            "escalation_label": label(EscalationLevel, appeal.escalation_level)}
 
 
 def row_out(appeal: Appeal) -> dict:
     ent = appeal.enterprise
     return {**clock_out(appeal), "id": appeal.pk, "number": appeal.number, "title": appeal.title,
-            "category": appeal.category, "category_label": _label(Category, appeal.category),
-            "channel": appeal.channel, "region": _code_name(appeal.region),
+            "category": appeal.category, "category_label": label(Category, appeal.category),
+            "channel": appeal.channel, "region": code_name(appeal.region),
             "enterprise": None if ent is None else {"code": ent.uscc, "name": ent.name},
-            "grade": appeal.grade.code if appeal.grade_id else None, "department": _code_name(appeal.department),
+            "grade": appeal.grade.code if appeal.grade_id else None, "department": code_name(appeal.department),
             "created_at": appeal.created_at}
-
-
-def sees_contact(user, appeal: Appeal) -> bool:
-    """The appellant, the submitter, the lead department and the dispatcher in scope see contact data."""
-    if access.is_appellant(user, appeal) or (appeal.submitted_by_id and appeal.submitted_by_id == user.pk):
-        return True
-    for check in (access.access_handle, access.access_dispatch):
-        try:
-            check(user, appeal)
-            return True
-        except PermissionDenied:  # not this role
-            continue
-    return False
 
 
 def _event_out(e, scrub) -> dict:
@@ -345,15 +269,15 @@ def _extension_out(x: AppealExtension) -> dict:
 
 
 def _task_out(t: AppealTask) -> dict:
-    return {"id": t.pk, "department": _code_name(t.department), "role": t.role, "round": t.round,
+    return {"id": t.pk, "department": code_name(t.department), "role": t.role, "round": t.round,
             "dispatched_at": t.dispatched_at, "due_date": t.due_date, "signed_at": t.signed_at,
-            "replied_at": t.replied_at, "returned_at": t.returned_at}
+            "replied_at": t.replied_at, "returned_at": t.returned_at, "content": t.content}
 
 
-def appeal_out(user, appeal: Appeal, *, full: bool = True) -> dict:
+def appeal_out(user, appeal: Appeal, *, full: bool = True, revealed: bool = False) -> dict:
     """The case as ``user`` may see it: contact data masked and free text redacted unless they may read it;
     ``full=False`` (a replayed submission the caller cannot read) gives little more than the number."""
-    plain = full and sees_contact(user, appeal)
+    plain = full and (revealed or access.sees_contact_plainly(user, appeal))
     scrub = (lambda s: s) if plain else redact
     events = appeal.events.select_related("actor", "department") if full else []
     base = row_out(appeal)
@@ -376,7 +300,20 @@ def appeal_out(user, appeal: Appeal, *, full: bool = True) -> dict:
             "referral_reason": scrub(appeal.referral_reason) if full else "",
             "events": [_event_out(e, scrub) for e in events],
             "tasks": [_task_out(t) for t in appeal.tasks.select_related("department")] if full else [],
-            "extensions": [_extension_out(x) for x in appeal.extensions.all()] if full else []}
+            "extensions": [_extension_out(x) for x in appeal.extensions.all()] if full else [],
+            "attachments": [_attachment_out(f) for f in appeal.attachments.all()] if full else []}
+
+
+def _attachment_out(f: AppealAttachment) -> dict:
+    return {"id": f.pk, "name": f.name, "size": _size(f), "uploaded_at": f.uploaded_at,
+            "url": f"/api/v1/appeals/{f.appeal_id}/attachments/{f.pk}"}
+
+
+def _size(f: AppealAttachment) -> int | None:
+    try:
+        return f.file.size
+    except OSError:  # the file is missing from storage: list it, without a size
+        return None
 
 
 # ---------------------------------------------------------------- loading
@@ -427,54 +364,14 @@ def submit_appeal(request, payload: SubmitIn,
 
 
 @router.get("/appeals/{appeal_id}", response={200: AppealOut, **ERRORS}, summary="诉求详情")
-def get_appeal(request, appeal_id: Id):
-    """Full case for readers in scope; contact data only for the enterprise, the submitter, the lead
-    department and the dispatcher (others see it masked)."""
-    return appeal_out(request.auth, _readable(request.auth, appeal_id))
-
-
-def _choice_param(value: str, field: str, choices, extra: tuple = ()) -> str:
-    if value and value not in (*choices.values, *extra):
-        allowed = ", ".join((*choices.values, *extra))
-        raise ValidationFailed(f"{field}: 取值「{shorten(value, 20)}」无效,可选 {allowed}",
-                               fields={field: "取值不在允许范围内"})
-    return value
-
-
-def _due_soon_limit(now: dt.datetime) -> dt.datetime:
-    """End of the next working day: cases due by then are 'due soon'."""
-    from yingshang.workcal.calendar import get_calendar
-
-    return clock.end_of_day(get_calendar().next_workday(timezone.localdate(now)))
-
-
-def _filtered(qs, status, overdue, due_soon, grade, channel, department, region):
-    now = timezone.now()
-    if status == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
-    elif status:
-        qs = qs.filter(status=status)
-    if overdue is not None:
-        late = Q(status__in=RUNNING, due_at__lt=now)
-        qs = qs.filter(late) if overdue else qs.exclude(late)
-    if due_soon:
-        qs = qs.filter(status__in=RUNNING, due_at__gte=now, due_at__lte=_due_soon_limit(now))
-    if grade:
-        qs = qs.filter(grade__code=grade)
-    if channel:
-        qs = qs.filter(channel=channel)
-    if department:
-        qs = qs.filter(department__code=department)
-    if region:
-        qs = qs.filter(region__code__startswith=region)
-    return qs
-
-
-def _page(qs, page: int, serialise) -> dict:
-    total = qs.count()
-    pages = max(1, math.ceil(total / PER_PAGE))
-    rows = list(qs[(page - 1) * PER_PAGE: page * PER_PAGE])
-    return {"total": total, "page": page, "pages": pages, "items": [serialise(r) for r in rows]}
+def get_appeal(request, appeal_id: Id, reveal: bool = Query(False, description="工作人员查看联系人及原文(记入审计)")):
+    """Full case for readers in scope. Staff see contact data masked and free text redacted unless they ask
+    ``reveal=true`` — that read of personal data is audited; the enterprise and the submitter see their own."""
+    appeal = _readable(request.auth, appeal_id)
+    if reveal and not access.sees_contact_plainly(request.auth, appeal):
+        actions.do_reveal_contact(request.auth, appeal)
+        return appeal_out(request.auth, appeal, revealed=True)
+    return appeal_out(request.auth, appeal)
 
 
 @router.get("/appeals", response={200: AppealPage, **ERRORS}, summary="诉求池 / 办理队列")
@@ -486,13 +383,13 @@ def list_appeals(request, status: str = Query("", description="状态,或 open(�
                  order: Literal["", "due", "new"] = Query("", description="due 按期限先后;new 按提交时间倒序"),
                  page: int = Query(1, ge=1, le=MAX_PAGE)):
     """Only the cases the caller may read; queues (status/overdue/due soon/department) sort by due time."""
-    _choice_param(status, "status", Status, ("open",))
-    _choice_param(channel, "channel", Channel)
+    choice_param(status, "status", Status, ("open",))
+    choice_param(channel, "channel", Channel)
     qs = access.visible_appeals(request.auth, Appeal.objects.all())
-    qs = _filtered(qs, status, overdue, due_soon, grade, channel, department, region)
+    qs = filter_pool(qs, status, overdue, due_soon, grade, channel, department, region)
     by_due = order == "due" or (not order and bool(status or overdue or due_soon or department))
     qs = qs.order_by("due_at", "id") if by_due else qs.order_by("-created_at", "-id")
-    return _page(deadlines.with_clock_data(qs.select_related(*BASE)), page, row_out)
+    return page_of(deadlines.with_clock_data(qs.select_related(*BASE)), page, row_out)
 
 
 # ---------------------------------------------------------------- actions
@@ -519,15 +416,6 @@ def _merge(user, appeal_id: int, p: MergeIn):
     return actions.do_merge(user, appeal_id, p.into, p.reason)
 
 
-def _review(user, appeal_id: int, p: ReviewIn):
-    """Answers 409 until the 回头看 action exists (its expected signature: actor, appeal, passed, note)."""
-    try:
-        do_review = actions.do_review
-    except AttributeError:
-        raise Conflict("回头看尚未开放", code="not_available") from None
-    return do_review(user, appeal_id, p.passed, p.note or "")
-
-
 # action → (body schema, summary, call(actor, appeal id, body)); each call is ONE do_* action.
 ACTION_SPECS = {
     "grade": (GradeIn, "定级", lambda u, a, p: actions.do_grade(u, a, p.grade)),
@@ -552,7 +440,10 @@ ACTION_SPECS = {
              lambda u, a, p: actions.do_rate(u, a, p.resolved, p.satisfaction or "", p.comment or "")),
     "reopen": (ReasonIn, "重办(办结后窗口期内)", lambda u, a, p: actions.do_reopen(u, a, p.reason)),
     "close": (ReasonIn, "办结(未评价,按默认评价)", lambda u, a, p: actions.do_close(u, a, p.reason)),
-    "review": (ReviewIn, "回头看", _review),
+    "review": (ReviewIn, "回头看(未通过则重新交办)",
+               lambda u, a, p: actions.do_review(u, a, p.passed, p.note or "")),
+    "sign_task": (EmptyIn, "协办单位签收协办任务", lambda u, a, p: actions.do_sign_task(u, a)),
+    "reply_task": (TaskReplyIn, "协办单位提交协办意见", lambda u, a, p: actions.do_reply_task(u, a, p.content)),
     "merge": (MergeIn, "合并重复诉求", _merge),
     "refer": (ReasonIn, "转出(非政府职能,须说明理由)", lambda u, a, p: actions.do_refer(u, a, p.reason)),
 }
@@ -576,6 +467,52 @@ for _name, (_schema, _summary, _call) in ACTION_SPECS.items():
     _register(_name, _schema, _summary, _call)
 
 
+# ---------------------------------------------------------------- bulk dispatch and attachments
+class BulkDispatchIn(_In):
+    ids: Optional[list[StrictInt]] = Field(None, description="诉求 id 列表(最多 200)")
+    department: Optional[str] = Field(None, description="主办单位代码")
+    co_departments: Optional[list[str]] = None
+    grade: Optional[str] = Field(None, description="尚未定级的诉求先按此等级定级")
+
+
+class BulkFailure(Schema):
+    number: str
+    reason: str
+
+
+class BulkDispatchOut(Schema):
+    dispatched: list[AppealRow]
+    failed: list[BulkFailure]
+
+
+@router.post("/appeals/bulk-dispatch", response={200: BulkDispatchOut, **CONFLICT}, summary="批量交办")
+def bulk_dispatch(request, payload: BulkDispatchIn):
+    """Each case is dispatched in its own transaction; those that cannot be are listed with the reason."""
+    result = actions.do_dispatch_many(request.auth, payload.ids, payload.department, payload.co_departments,
+                                      payload.grade)
+    done = deadlines.with_clock_data(Appeal.objects.filter(pk__in=[a.pk for a in result.done]).select_related(*BASE))
+    return {"dispatched": [row_out(a) for a in done],
+            "failed": [{"number": n, "reason": r} for n, r in result.failed]}
+
+
+@router.post("/appeals/{appeal_id}/attachments", response={201: list[AttachmentOut], **CONFLICT},
+             summary="上传附件(PDF、JPG、PNG、DOCX、XLSX,单个 ≤ 20 MB,每件 ≤ 10 个)")
+def upload_attachments(request, appeal_id: Id, files: list[UploadedFile] = File(...)):
+    rows = actions.do_attach(request.auth, _target(appeal_id), files)
+    return 201, [_attachment_out(f) for f in rows]
+
+
+@router.get("/appeals/{appeal_id}/attachments/{attachment_id}", response={200: None, **ERRORS},
+            summary="下载附件(工作人员下载记入审计)")
+def download_attachment(request, appeal_id: Id, attachment_id: Id):
+    found = actions.do_read_attachment(request.auth, _readable(request.auth, appeal_id), attachment_id)
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound(f"附件「{found.name}」的文件已不存在") from None
+    return FileResponse(handle, as_attachment=True, filename=found.name)
+
+
 @router.post("/appeals/{appeal_id}/actions/{action}", response={200: AppealOut, **CONFLICT},
              summary="未知操作(应答 404 并列出可用操作)", include_in_schema=False)
 def act_unknown(request, appeal_id: Id, action: str):
@@ -583,73 +520,3 @@ def act_unknown(request, appeal_id: Id, action: str):
                    fields={"action": f"可选:{', '.join(ACTIONS)}"}, code="unknown_action")
 
 
-# ---------------------------------------------------------------- public board
-def _public_qs():
-    return (Appeal.objects.filter(disclose=True).exclude(status=Status.MERGED)
-            .select_related("region", "department", "enterprise"))
-
-
-def _scrubber(appeal: Appeal):
-    """redact() plus the case's own identifying strings, which may appear without a '联系人:' cue."""
-    secrets = [s for s in (appeal.contact_name, appeal.contact_phone) if s and len(s) >= 2]
-    if appeal.enterprise_id:
-        secrets += [s for s in (appeal.enterprise.name, appeal.enterprise.uscc) if s]
-
-    def scrub(text: str) -> str:
-        for secret in sorted(secrets, key=len, reverse=True):
-            text = text.replace(secret, "某企业" if appeal.enterprise_id and secret == appeal.enterprise.name
-                                else "*" * len(secret))
-        return redact(text)
-
-    return scrub
-
-
-def public_out(appeal: Appeal) -> dict:
-    scrub = _scrubber(appeal)
-    events = appeal.events.filter(public=True).select_related("department")
-    return {"number": appeal.number, "title": scrub(appeal.title), "content": scrub(appeal.content),
-            "category": appeal.category, "category_label": _label(Category, appeal.category),
-            "region": _code_name(appeal.region), "department": appeal.department.name if appeal.department_id else None,
-            "status": appeal.status, "status_label": _label(Status, appeal.status), "created_at": appeal.created_at,
-            "replied_at": appeal.replied_at, "result": appeal.result, "result_label": _label(Result, appeal.result),
-            "reply": scrub(appeal.reply), "satisfaction_label": _label(Satisfaction, appeal.satisfaction),
-            "timeline": [{"at": e.at, "action": e.action, "action_label": ACTION_LABELS.get(e.action, e.action),
-                          "status_label": _label(Status, e.to_status),
-                          "department": e.department.name if e.department_id else None, "reason": scrub(e.reason)}
-                         for e in events]}
-
-
-@router.get("/public/appeals", auth=PUBLIC, response={200: PublicPage, **ERRORS}, summary="诉求公开栏(无需登录)")
-def public_appeals(request, q: str = Query("", max_length=50, description="关键词(标题、内容)"),
-                   category: str = Query(""), region: str = Query("", max_length=12),
-                   page: int = Query(1, ge=1, le=MAX_PAGE)):
-    """Disclosed cases only, text redacted; no contact data and no enterprise identity."""
-    _choice_param(category, "category", Category)
-    qs = _public_qs()
-    if category:
-        qs = qs.filter(category=category)
-    if region:
-        qs = qs.filter(region__code__startswith=region)
-    q = q.strip()
-    if q:
-        qs = _public_search(qs, q)
-    return _page(qs.order_by("-created_at", "-id"), page, public_out)
-
-
-def _public_search(qs, q: str):
-    """Search the text as the public sees it: a case matching only inside masked data (a phone number, a
-    contact name) must not be found, or the search would reveal it. Candidates come from the database,
-    the redacted check runs here (bounded)."""
-    candidates = qs.filter(Q(title__icontains=q) | Q(content__icontains=q) | Q(reply__icontains=q))
-    keep = [a.pk for a in candidates.order_by("-created_at", "-id")[:PER_PAGE * 20]
-            if any(q.lower() in _scrubber(a)(t).lower() for t in (a.title, a.content, a.reply))]
-    return qs.filter(pk__in=keep)
-
-
-@router.get("/public/appeals/{number}", auth=PUBLIC, response={200: PublicAppeal, **ERRORS},
-            summary="公开诉求详情(无需登录)")
-def public_appeal(request, number: str):
-    appeal = _public_qs().filter(number=number[:24]).first()
-    if appeal is None:
-        raise NotFound(f"公开诉求 {shorten(number, 24)} 不存在")
-    return public_out(appeal)

@@ -241,6 +241,13 @@ def response_due(times: CaseTimes, cal: WorkCalendar, policy: Policy = DEFAULT_P
     return _limit_due(times, cal, policy.response_days)
 
 
+def co_task_due(dispatched_at: dt.datetime, grade_days: int, cal: WorkCalendar) -> Due:
+    """A co-handling department's part: due one working day before the lead's limit (at least one working
+    day after its own dispatch), so that the lead department can fold it into the reply."""
+    got = cal.add(local_date(dispatched_at), max(1, grade_days - 1))
+    return Due(got.date, got.provisional, False)
+
+
 def in_time(limit: Due, at: dt.datetime) -> bool:
     """True when ``at`` is before the deadline moment of ``limit`` (e.g. a sign-off or reply)."""
     if limit.date is None:

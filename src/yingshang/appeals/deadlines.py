@@ -120,3 +120,9 @@ def recompute_provisional(years: set[int] | None = None) -> int:
 
 
 hooks.register_recompute(recompute_provisional)
+
+
+def co_task_due(appeal: Appeal, now: dt.datetime) -> dt.date | None:
+    """The due date of a co-handling sub-task dispatched ``now`` (``clock.co_task_due``)."""
+    days = appeal.grade.days if appeal.grade_id else 1
+    return clock.co_task_due(now, days, get_calendar()).date

@@ -81,6 +81,14 @@ class EscalationLevel(models.IntegerChoices):
     ACCOUNTABILITY = 4, _("约谈/问责(点醒问责)")
 
 
+# Timeline labels of the case steps (events.action).
+ACTION_LABELS = {"submit": "提交", "grade": "定级", "dispatch": "交办", "return": "退单", "arbitrate": "裁定交办",
+                 "sign": "签收", "contact": "联系企业", "pause": "暂停办理", "resume": "恢复办理",
+                 "request_extension": "申请延期", "approve_extension": "批准延期", "reject_extension": "驳回延期",
+                 "reply": "答复", "rate": "评价", "reopen": "重办", "close": "办结", "review": "回头看",
+                 "merge": "合并", "refer": "转出", "escalate": "督办升级"}
+
+
 class Grade(models.Model):
     """A configurable grade: its deadline in working days (defaults urgent 1, normal 3, complex 5, complaint 15)."""
 
@@ -285,8 +293,41 @@ class AppealReview(models.Model):
     """回头看: a closed case re-checked after N days; a failed check reopens it."""
 
     appeal = models.ForeignKey(Appeal, models.CASCADE, related_name="reviews")
+    round = models.PositiveSmallIntegerField(default=1)
     sampled_at = models.DateTimeField(default=timezone.now)
     checked_by = models.ForeignKey(User, models.PROTECT, null=True, blank=True, related_name="+")
     checked_at = models.DateTimeField(null=True, blank=True)
     passed = models.BooleanField(null=True, blank=True)
     note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-sampled_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["appeal", "round"], name="appeal_review_once")]
+        indexes = [models.Index(fields=["checked_at", "sampled_at"], name="appeal_review_pending_idx")]
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENT = "sent", _("已送达")
+    FAILED = "failed", _("发送失败(已停止重试)")
+
+
+class AppealOutbound(models.Model):
+    """A reply, rating or closure to report back to the 12345 system (webhook), retried until delivered:
+    one row per (case, kind, round) so that a retried step reports once."""
+
+    appeal = models.ForeignKey(Appeal, models.CASCADE, related_name="outbound")
+    kind = models.CharField(max_length=10)  # reply | rating | close | refer
+    round = models.PositiveSmallIntegerField(default=1)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=8, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("12345 回传")
+        constraints = [models.UniqueConstraint(fields=["appeal", "kind", "round"], name="appeal_outbound_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="appeal_outbound_due_idx")]

@@ -6,13 +6,13 @@ confirmation (``actions_redemption.lock_item``), so the two can never overspend 
 """
 from __future__ import annotations
 
-import os
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yingshang.core import audit
+from yingshang.core.uploads import MAX_FILE_BYTES, SIGNATURES, check_upload  # noqa: F401 (re-exported)
 from yingshang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yingshang.core.models import AuditAction, Role
 from yingshang.policies import actions_redemption as reds
@@ -21,14 +21,9 @@ from yingshang.policies.actions_redemption import (MAX_REF, access_enterprise_us
 from yingshang.policies.models import (Application, ApplicationFile, ApplicationStatus as AS, ItemStatus, Mode,
                                        PolicyItem)
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NOTE = 2000
 MAX_REASON = 500
 MAX_AMOUNT = Decimal("1000000000000")  # 1 万亿元: anything above is a typo, not a subsidy
-# Allowed extensions and the first bytes their files start with (a renamed .exe is refused).
-SIGNATURES = {".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-              ".png": (b"\x89PNG\r\n\x1a\n",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",)}
-ALLOWED_TEXT = "PDF、JPG、PNG、DOCX、XLSX"
 OPEN_STATUSES = (AS.SUBMITTED, AS.APPROVED, AS.PAID, AS.RECEIVED)
 APPLICATION_LINK = "/policies/redemption/mine/"
 
@@ -58,20 +53,7 @@ def required_materials(item: PolicyItem) -> list[str]:
 
 
 def _check_file(name: str, upload) -> None:
-    ext = os.path.splitext(upload.name or "")[1].lower()
-    field = f"材料:{name}"
-    if ext not in SIGNATURES:
-        raise ValidationFailed(f"材料「{name}」的文件类型不支持(只接受 {ALLOWED_TEXT})", fields={field: "文件类型不支持"})
-    if upload.size == 0:
-        raise ValidationFailed(f"材料「{name}」是空文件", fields={field: "空文件"})
-    if upload.size > MAX_FILE_BYTES:
-        raise ValidationFailed(f"材料「{name}」超过 20 MB", fields={field: "超过 20 MB"})
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    if not any(head.startswith(sig) for sig in SIGNATURES[ext]):
-        raise ValidationFailed(f"材料「{name}」的内容与扩展名 {ext} 不符,请上传真实的 {ext[1:].upper()} 文件",
-                               fields={field: "文件内容与类型不符"})
+    check_upload(f"材料「{name}」", f"材料:{name}", upload)
 
 
 def _check_files(item: PolicyItem, files: dict) -> None:

@@ -1,0 +1,102 @@
+"""Queries shared by the API and the pages: pool and queue filters, countdown, overdue, pagination,
+choice labels."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.db.models import Q
+from django.utils import timezone
+
+from yingshang.appeals import clock, deadlines
+from yingshang.appeals.models import Appeal, OPEN_STATUSES, Status
+from yingshang.core.errors import ValidationFailed, shorten
+
+PER_PAGE = 50
+MAX_PAGE = 2000  # offset pagination stays bounded; deeper reads narrow the filters
+# Statuses in which the department holds the case and the deadline runs (overdue / due soon apply).
+RUNNING = (Status.DISPATCHED, Status.RETURNED, Status.SIGNED, Status.IN_PROGRESS)
+
+
+def label(choices, value) -> str:
+    """The Chinese label of a choice value (empty for an unknown or blank value)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return ""
+
+
+def code_name(obj) -> dict | None:
+    """``{"code", "name"}`` of a region or department."""
+    return None if obj is None else {"code": getattr(obj, "code", obj.pk), "name": obj.name}
+
+
+def _times(appeal: Appeal):
+    if appeal.status not in (*RUNNING, Status.PAUSED):
+        return None
+    return deadlines.case_times(appeal)
+
+
+def countdown(appeal: Appeal) -> int | None:
+    """Working days left (clock.remaining_workdays); None when no deadline runs."""
+    times = _times(appeal)
+    if times is None:
+        return None
+    from yingshang.workcal.calendar import get_calendar
+
+    try:
+        return clock.remaining_workdays(times, get_calendar(), timezone.now())
+    except ValueError:  # a calendar beyond its range: show no countdown rather than fail the page
+        return None
+
+
+def is_overdue(appeal: Appeal, now: dt.datetime) -> bool:
+    """True when the department holds the case past its deadline moment."""
+    return appeal.status in RUNNING and appeal.due_at is not None and appeal.due_at < now
+
+
+def choice_param(value: str, field: str, choices, extra: tuple = ()) -> str:
+    """``value`` if empty or one of ``choices`` (or ``extra``); otherwise a Chinese error naming ``field``."""
+    if value and value not in (*choices.values, *extra):
+        allowed = ", ".join((*choices.values, *extra))
+        raise ValidationFailed(f"{field}: 取值「{shorten(value, 20)}」无效,可选 {allowed}",
+                               fields={field: "取值不在允许范围内"})
+    return value
+
+
+def due_soon_limit(now: dt.datetime) -> dt.datetime:
+    """End of the next working day: cases due by then are 'due soon'."""
+    from yingshang.workcal.calendar import get_calendar
+
+    return clock.end_of_day(get_calendar().next_workday(timezone.localdate(now)))
+
+
+def filter_pool(qs, status, overdue, due_soon, grade, channel, department, region):
+    """The pool / queue filters (status may be "open" for every unfinished case)."""
+    now = timezone.now()
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if overdue is not None:
+        late = Q(status__in=RUNNING, due_at__lt=now)
+        qs = qs.filter(late) if overdue else qs.exclude(late)
+    if due_soon:
+        qs = qs.filter(status__in=RUNNING, due_at__gte=now, due_at__lte=due_soon_limit(now))
+    if grade:
+        qs = qs.filter(grade__code=grade)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if department:
+        qs = qs.filter(department__code=department)
+    if region:
+        qs = qs.filter(region__code__startswith=region)
+    return qs
+
+
+def page_of(qs, page: int, serialise) -> dict:
+    """One page (``PER_PAGE`` rows) with the total and the page count."""
+    total = qs.count()
+    pages = max(1, math.ceil(total / PER_PAGE))
+    rows = list(qs[(page - 1) * PER_PAGE: page * PER_PAGE])
+    return {"total": total, "page": page, "pages": pages, "items": [serialise(r) for r in rows]}

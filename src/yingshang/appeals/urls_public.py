@@ -1,0 +1,2 @@
+"""Pages: 诉求 (public)."""
+urlpatterns: list = []
