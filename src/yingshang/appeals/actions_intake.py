@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,11 +11,10 @@ from yingshang.appeals.actions import (MAX_TEXT, before, clear_timers, departmen
                                        lock, log_step, notify, recompute, require_status, save, text)
 from yingshang.appeals.models import (Appeal, AppealTask, Category, Channel, FactorKind, Grade, Status,
                                       TaskRole)
+from yingshang.core import phones
 from yingshang.core.errors import Conflict
 from yingshang.core.models import Department, Region, Role
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 MAX_KEY = 90  # the stored key is "<submitter id>:<key>" in a 100-character column
 # Channels a member of the public or an enterprise user can claim for their own submission.
 SELF_CHANNELS = {Channel.PORTAL}
@@ -38,8 +36,8 @@ def _flag(value) -> bool:
 
 def _phone(value, required: bool) -> str:
     phone = text(value, "contact_phone", "联系电话", required=required, limit=32).replace(" ", "")
-    if phone and not (MOBILE.match(phone) or LANDLINE.match(phone)):
-        fail("contact_phone", "联系电话格式不正确(手机号 11 位,以 13–19 开头;或固定电话如 0394-8123456)")
+    if phone and not phones.is_phone(phone):
+        fail("contact_phone", f"联系电话格式不正确,{phones.HINT}")
     return phone
 
 

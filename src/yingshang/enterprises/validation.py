@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from yingshang.core import phones
 from yingshang.core.errors import shorten
 from yingshang.enterprises import certificates, industries
 from yingshang.enterprises.models import (
@@ -72,9 +73,6 @@ FOUNDING_OF_PRC = dt.date(1949, 10, 1)
 MAX_MONEY = Decimal("1000000000")  # 1e9 万元 = 10 万亿元: above any real enterprise
 MAX_EMPLOYEES = 2_000_000
 FOUR_PLACES = Decimal("0.0001")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(?:0\d{2,3}-?)?[2-9]\d{6,7}(?:-\d{1,6})?$")
-_SERVICE = re.compile(r"^[48]00-?\d{3}-?\d{4}$")
 _LIST_SPLIT = re.compile(r"[、,,;;\s]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 # C0 control characters other than tab/newline/CR, and DEL: never meaningful in register data, and
@@ -422,8 +420,8 @@ def check_as_of(value: Any, ctx: Context) -> str:
 
 def check_phone(value: Any, ctx: Context) -> str:
     text = _text(value).replace(" ", "")
-    if not (_MOBILE.match(text) or _LANDLINE.match(text) or _SERVICE.match(text)):
-        raise Invalid(f"联系电话“{shorten(text)}”格式不正确,应为11位手机号(1[3-9]开头)或固定电话(如 0394-8888888)")
+    if not phones.is_phone(text):
+        raise Invalid(f"联系电话“{shorten(text)}”格式不正确,{phones.HINT}")
     return text
 
 
