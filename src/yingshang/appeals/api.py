@@ -363,6 +363,34 @@ def submit_appeal(request, payload: SubmitIn,
     return HttpStatus(201 if created else 200, out)
 
 
+# ---------------------------------------------------------------- bulk dispatch (before /appeals/{appeal_id}: path order)
+class BulkDispatchIn(_In):
+    ids: Optional[list[StrictInt]] = Field(None, description="诉求 id 列表(最多 200)")
+    department: Optional[str] = Field(None, description="主办单位代码")
+    co_departments: Optional[list[str]] = None
+    grade: Optional[str] = Field(None, description="尚未定级的诉求先按此等级定级")
+
+
+class BulkFailure(Schema):
+    number: str
+    reason: str
+
+
+class BulkDispatchOut(Schema):
+    dispatched: list[AppealRow]
+    failed: list[BulkFailure]
+
+
+@router.post("/appeals/bulk-dispatch", response={200: BulkDispatchOut, **CONFLICT}, summary="批量交办")
+def bulk_dispatch(request, payload: BulkDispatchIn):
+    """Each case is dispatched in its own transaction; those that cannot be are listed with the reason."""
+    result = actions.do_dispatch_many(request.auth, payload.ids, payload.department, payload.co_departments,
+                                      payload.grade)
+    done = deadlines.with_clock_data(Appeal.objects.filter(pk__in=[a.pk for a in result.done]).select_related(*BASE))
+    return {"dispatched": [row_out(a) for a in done],
+            "failed": [{"number": n, "reason": r} for n, r in result.failed]}
+
+
 @router.get("/appeals/{appeal_id}", response={200: AppealOut, **ERRORS}, summary="诉求详情")
 def get_appeal(request, appeal_id: Id, reveal: bool = Query(False, description="工作人员查看联系人及原文(记入审计)")):
     """Full case for readers in scope. Staff see contact data masked and free text redacted unless they ask
@@ -467,34 +495,7 @@ for _name, (_schema, _summary, _call) in ACTION_SPECS.items():
     _register(_name, _schema, _summary, _call)
 
 
-# ---------------------------------------------------------------- bulk dispatch and attachments
-class BulkDispatchIn(_In):
-    ids: Optional[list[StrictInt]] = Field(None, description="诉求 id 列表(最多 200)")
-    department: Optional[str] = Field(None, description="主办单位代码")
-    co_departments: Optional[list[str]] = None
-    grade: Optional[str] = Field(None, description="尚未定级的诉求先按此等级定级")
-
-
-class BulkFailure(Schema):
-    number: str
-    reason: str
-
-
-class BulkDispatchOut(Schema):
-    dispatched: list[AppealRow]
-    failed: list[BulkFailure]
-
-
-@router.post("/appeals/bulk-dispatch", response={200: BulkDispatchOut, **CONFLICT}, summary="批量交办")
-def bulk_dispatch(request, payload: BulkDispatchIn):
-    """Each case is dispatched in its own transaction; those that cannot be are listed with the reason."""
-    result = actions.do_dispatch_many(request.auth, payload.ids, payload.department, payload.co_departments,
-                                      payload.grade)
-    done = deadlines.with_clock_data(Appeal.objects.filter(pk__in=[a.pk for a in result.done]).select_related(*BASE))
-    return {"dispatched": [row_out(a) for a in done],
-            "failed": [{"number": n, "reason": r} for n, r in result.failed]}
-
-
+# ---------------------------------------------------------------- attachments
 @router.post("/appeals/{appeal_id}/attachments", response={201: list[AttachmentOut], **CONFLICT},
              summary="上传附件(PDF、JPG、PNG、DOCX、XLSX,单个 ≤ 20 MB,每件 ≤ 10 个)")
 def upload_attachments(request, appeal_id: Id, files: list[UploadedFile] = File(...)):

@@ -43,6 +43,15 @@ def months_ending(period: str, count: int = TREND_MONTHS) -> list[str]:
     return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
 
 
+def valid_period(value: str) -> bool:
+    """True for a month "YYYY-MM" or a quarter "YYYY-Qn"."""
+    try:
+        kpis.period_bounds(value)
+    except ValidationFailed:
+        return False
+    return True
+
+
 def period_label(period: str) -> str:
     """"2026年3月" or "2026年第4季度" (the period must be valid)."""
     kpis.period_bounds(period)
@@ -113,11 +122,15 @@ def _series(rows_by_month: list[kpis.Row | None]) -> dict:
     return out
 
 
-def trend(user, period: str, group_by: str, prefix: str, unit: str) -> dict:
-    """Each KPI over the last months: the unit's row, or the total of the reader's rows when no unit."""
+def trend(user, period: str, group_by: str, prefix: str, unit: str, current: list[kpis.Row] | None = None) -> dict:
+    """Each KPI over the last months: the unit's row, or the total of the reader's rows when no unit
+    (``current``: the rows already computed for ``period`` when it is a month)."""
     months, picked = months_ending(period), []
     for month in months:
-        rows = kpi_access.own_rows(user, kpis.compute(month, group_by, prefix), group_by)
+        if month == period and current is not None:
+            rows = current
+        else:
+            rows = [r for r in kpi_access.own_rows(user, kpis.compute(month, group_by, prefix), group_by) if r.key]
         picked.append(next((r for r in rows if r.key == unit), None) if unit else total_row(rows))
     series = _series(picked)
     has_data = any(v is not None for values in series.values() for v in values)
@@ -136,18 +149,15 @@ def kpi_report(user, period: str, group_by: str = "department", unit: str = "") 
         unit = kpi_access.own_department_code(user) or ""
     rows = kpi_access.own_rows(user, kpis.compute(period, group_by, prefix), group_by)
     _check_unit(group_by, unit)
-    rows = [r for r in rows if r.key]  # a task of a since-deleted department has no unit to show
+    rows = [r for r in rows if r.key]  # events whose department was cleared (SET_NULL) belong to no unit
     return KpiReport(period, group_by, unit, rows, total_row(rows),
-                     trend=trend(user, period, group_by, prefix, unit), bars=bars(rows))
+                     trend=trend(user, period, group_by, prefix, unit, rows), bars=bars(rows))
 
 
 def kpi_cases(user, period: str, group_by: str, key: str, kpi: str, part: str = "denominator") -> QuerySet:
     """The cases behind one unit's figure that the reader may see (numerator or denominator)."""
     prefix = kpi_access.access_kpis(user)
     kpi_access.access_kpi_unit(user, group_by, key)
-    kpis.period_bounds(period)
-    if group_by not in kpis.GROUPS:
-        raise ValidationFailed(f"分组方式「{group_by[:20]}」无效", fields={"group_by": "可选 department 或 region"})
     return kpis.cases_behind(period, group_by, key, kpi, prefix, part)
 
 
