@@ -108,10 +108,11 @@ def test_an_open_pause_freezes_the_due_date_and_stops_the_timer(org):
 
 
 @pytest.mark.parametrize("status, runs", [
-    (Status.DISPATCHED, True), (Status.SIGNED, True), (Status.IN_PROGRESS, True), (Status.RETURNED, True),
+    (Status.DISPATCHED, True), (Status.SIGNED, True), (Status.IN_PROGRESS, True), (Status.RETURNED, False),
     (Status.REPLIED, False), (Status.CLOSED, False), (Status.GRADED, False), (Status.MERGED, False),
 ])
 def test_the_timer_runs_only_while_the_department_holds_the_case(org, status, runs):
+    """A returned case is held by the dispatcher: no escalation against the department that returned it."""
     appeal = make_appeal(org, status=status)
     assert (appeal.next_escalation_at is not None) is runs
     assert appeal.due_date == D("2025-09-30")  # kept for the KPIs whatever the status

@@ -30,7 +30,7 @@ def seeded(db):
     from yingshang.seeding.policies import seed_policies
     from yingshang.seeding.run import seed
 
-    seed("small", SEED, policies=False)
+    seed("small", SEED, policies=False, appeals=False)
     return seed_policies("small", SEED, as_of=AS_OF)
 
 

@@ -11,4 +11,4 @@ def seeded(db):
     """The small synthetic data set (≈2,000 enterprises) written into the test database."""
     from yingshang.seeding.run import seed
 
-    return seed("small", SMALL_SEED)
+    return seed("small", SMALL_SEED, appeals=False)  # the appeal history has its own tests (tests/appeals)

@@ -14,13 +14,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from yingshang.appeals import access
-from yingshang.appeals.actions import (MAX_TEXT, before, department_staff, dispatchers_for, fail, lock, log_step,
-                                       notify, save, text)
+from yingshang.appeals.actions import (MAX_TEXT, before, department_staff, dispatchers_for, fail, lock, notify,
+                                       require_status, save, text)
 from yingshang.appeals.models import (Appeal, AppealAttachment, AppealReview, AppealTask, Satisfaction, Status,
                                       TaskRole)
 from yingshang.core import audit
 from yingshang.core.errors import Conflict, NotFound, ValidationFailed
-from yingshang.core.models import AuditAction
+from yingshang.core.models import AuditAction, Role
 from yingshang.core.uploads import check_upload
 
 MAX_ATTACHMENTS = 10
@@ -49,13 +49,13 @@ def do_sign_task(actor, appeal) -> AppealTask:
     """A co-handling department signs its sub-task (签收协办)."""
     appeal = lock(appeal)
     task = _co_task(actor, appeal)
-    require_co_status(appeal, "签收协办任务")
+    require_status(appeal, CO_WORKING, "签收协办任务")
     if task.signed_at is not None:
         raise Conflict(f"协办任务已于 {timezone.localtime(task.signed_at):%Y-%m-%d %H:%M} 签收", code="already_signed")
     task.signed_at = timezone.now()
     task.save(update_fields=["signed_at"])
-    log_step(appeal, actor, "sign_task", appeal.status, department=task.department,
-             data={"task": task.pk, "role": "co"})
+    # save() stamps the case's updated_at, which is the event's time (log_step alone would reuse the old one)
+    save(appeal, before(appeal), actor, "sign_task", department=task.department, data={"task": task.pk, "role": "co"})
     return task
 
 
@@ -64,24 +64,17 @@ def do_reply_task(actor, appeal, content: str) -> AppealTask:
     """A co-handling department hands its part (办理意见) to the lead department."""
     appeal = lock(appeal)
     task = _co_task(actor, appeal)
-    require_co_status(appeal, "提交协办意见")
+    require_status(appeal, CO_WORKING, "提交协办意见")
     if task.replied_at is not None:
         raise Conflict("协办意见已提交,不能重复提交", code="already_replied")
     task.content, now = text(content, "content", "协办意见", limit=MAX_TEXT), timezone.now()
     task.replied_at, task.signed_at = now, task.signed_at or now
     task.save(update_fields=["content", "replied_at", "signed_at"])
-    log_step(appeal, actor, "reply_task", appeal.status, department=task.department, reason=task.content[:300],
-             data={"task": task.pk, "late": bool(task.due_date and timezone.localdate(now) > task.due_date)})
+    save(appeal, before(appeal), actor, "reply_task", department=task.department, reason=task.content[:300],
+         data={"task": task.pk, "late": bool(task.due_date and timezone.localdate(now) > task.due_date)})
     notify(department_staff([appeal.department_id]), appeal, "reply_task", f"协办单位{task.department.name}已提交意见",
            task.content[:200], suffix=str(task.pk))
     return task
-
-
-def require_co_status(appeal: Appeal, verb: str) -> None:
-    if appeal.status not in CO_WORKING:
-        from yingshang.appeals.actions import require_status
-
-        require_status(appeal, CO_WORKING, verb)
 
 
 # ---------------------------------------------------------------- bulk dispatch
@@ -107,6 +100,7 @@ def do_dispatch_many(actor, ids, department_code: str, co_department_codes=None,
     transaction; cases that cannot be dispatched are reported with the reason, the others go through."""
     from yingshang.appeals.actions_intake import _co_departments, _department, _grade, do_dispatch, do_grade
 
+    _require_dispatcher(actor)
     ids, lead = _bulk_ids(ids), _department(department_code)
     _co_departments(co_department_codes, lead)  # bad input fails the whole request before anything is written
     grade = _grade(grade_code).code if grade_code else None
@@ -118,12 +112,24 @@ def do_dispatch_many(actor, ids, department_code: str, co_department_codes=None,
                     do_grade(actor, pk, grade)
                 result.done.append(do_dispatch(actor, pk, lead.code, co_department_codes))
         except REPORTABLE as exc:  # this case is reported, the others go on
-            result.failed.append((numbers.get(pk, str(pk)), _message(exc, pk in numbers)))
+            result.failed.append(_failure(exc, pk, numbers.get(pk)))
     return result
 
 
-def _message(exc: Exception, exists: bool) -> str:
-    return str(getattr(exc, "message", None) or exc) if exists else "诉求不存在"
+def _require_dispatcher(actor) -> None:
+    """Only dispatchers (and admins) route cases: anyone else is refused at once, not case by case."""
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDenied("请先登录")
+    if actor.role != Role.DISPATCHER and not (actor.is_superuser or actor.role == Role.ADMIN):
+        raise PermissionDenied("只有营商办调度员可以批量交办")
+
+
+def _failure(exc: Exception, pk: int, number: str | None) -> tuple[str, str]:
+    """(what identifies the case, why): the number only of a case the actor may see."""
+    if number is None:
+        return str(pk), "诉求不存在"
+    shown = str(pk) if isinstance(exc, PermissionDenied) else number
+    return shown, str(getattr(exc, "message", None) or exc)
 
 
 # ---------------------------------------------------------------- attachments and contact data
@@ -133,8 +139,6 @@ def do_attach(actor, appeal, uploads: list) -> list[AppealAttachment]:
     department or the dispatcher; at most 10 per case, each checked by type, size and content."""
     appeal = lock(appeal)
     access.access_attach(actor, appeal)
-    from yingshang.appeals.actions import require_status
-
     require_status(appeal, OPEN_FOR_FILES, "上传附件")
     if not uploads:
         fail("files", "请选择要上传的文件")
@@ -144,7 +148,7 @@ def do_attach(actor, appeal, uploads: list) -> list[AppealAttachment]:
         check_upload(f"附件「{upload.name}」", "files", upload)
     rows = [AppealAttachment.objects.create(appeal=appeal, file=u, name=u.name[:200], uploaded_by=_user(actor))
             for u in uploads]
-    log_step(appeal, actor, "attach", appeal.status, data={"files": [r.name for r in rows]}, public=False)
+    save(appeal, before(appeal), actor, "attach", data={"files": [r.name for r in rows]}, public=False)
     return rows
 
 
@@ -176,8 +180,6 @@ def do_review(actor, appeal, passed, note: str = "") -> Appeal:
     same department as a new round, counted as a reopening."""
     appeal = lock(appeal)
     access.access_dispatch(actor, appeal)
-    from yingshang.appeals.actions import require_status
-
     require_status(appeal, (Status.CLOSED,), "回头看")
     if not isinstance(passed, bool):
         fail("passed", "必须说明回头看是否通过(是/否)")
@@ -186,7 +188,7 @@ def do_review(actor, appeal, passed, note: str = "") -> Appeal:
     review.checked_by, review.checked_at, review.passed, review.note = actor, now, passed, note
     review.save(update_fields=["checked_by", "checked_at", "passed", "note"])
     if passed:
-        log_step(appeal, actor, "review", appeal.status, reason=note, data={"passed": True})
+        save(appeal, before(appeal), actor, "review", reason=note, data={"passed": True})
         return appeal
     return _reopen_after_review(appeal, actor, note, now)
 
@@ -218,20 +220,21 @@ def sample_reviews(now: dt.datetime | None = None) -> int:
     reviewed = AppealReview.objects.filter(appeal_id=OuterRef("pk"), round=OuterRef("round"))
     closed = Appeal.objects.filter(status=Status.CLOSED, closed_at__range=window).exclude(Exists(reviewed))
     picked = [a for a in closed.iterator(chunk_size=2000) if _sampled(a, settings.YINGSHANG_APPEAL_REVIEW_RATE)]
-    AppealReview.objects.bulk_create([AppealReview(appeal=a, round=a.round, sampled_at=now) for a in picked],
-                                     ignore_conflicts=True)
-    _notify_sampled(picked)
+    with transaction.atomic():  # the sample and its announcement together
+        AppealReview.objects.bulk_create([AppealReview(appeal=a, round=a.round, sampled_at=now) for a in picked],
+                                         ignore_conflicts=True)
+        _notify_sampled(picked, now)
     return len(picked)
 
 
-def _notify_sampled(picked: list[Appeal]) -> None:
+def _notify_sampled(picked: list[Appeal], now: dt.datetime) -> None:
     """One message per region to its dispatchers: how many cases await 回头看."""
     from yingshang.core.notify import do_notify
 
     by_region: dict[str, list[Appeal]] = {}
     for appeal in picked:
         by_region.setdefault(appeal.region_id, []).append(appeal)
-    today = timezone.localdate()
+    today = timezone.localdate(now)
     for region, cases in by_region.items():
         do_notify(dispatchers_for(cases[0]), key=f"appeal-review:{region}:{today:%Y%m%d}", category="appeal",
                   title=f"{len(cases)} 件已办结诉求待回头看", link="/appeals/reviews/",

@@ -215,9 +215,10 @@ def _new_round(appeal: Appeal, now: dt.datetime) -> list[str]:
     appeal.signed_at = appeal.first_contact_at = appeal.replied_at = appeal.closed_at = appeal.rated_at = None
     appeal.result = appeal.reply = appeal.satisfaction = appeal.rating_comment = ""
     appeal.rated_resolved, appeal.rating_defaulted = None, False
+    fields = ["reply", "rating_comment", "rated_at", "escalation_level", *recompute(appeal, now)]
     AppealTask.objects.create(appeal=appeal, department_id=appeal.department_id, role=TaskRole.LEAD,
-                              round=appeal.round, dispatched_at=now)
-    return ["reply", "rating_comment", "rated_at", "escalation_level", *recompute(appeal, now)]
+                              round=appeal.round, dispatched_at=now, due_date=appeal.due_date)
+    return fields
 
 
 @transaction.atomic

@@ -9,8 +9,8 @@ from django.utils import timezone
 from yingshang.appeals import access, hotline, numbering
 from yingshang.appeals.actions import (MAX_TEXT, before, clear_timers, department_staff, dispatchers_for, fail,
                                        lock, log_step, notify, recompute, require_status, save, text)
-from yingshang.appeals.models import (Appeal, AppealTask, Category, Channel, FactorKind, Grade, Status,
-                                      TaskRole)
+from yingshang.appeals.models import (Appeal, AppealExtension, AppealTask, Category, Channel, ExtensionStatus,
+                                      FactorKind, Grade, Status, TaskRole)
 from yingshang.core import phones
 from yingshang.core.errors import Conflict
 from yingshang.core.models import Department, Region, Role
@@ -50,6 +50,8 @@ def _enterprise(actor, uscc):
         return actor.enterprise
     if not uscc:
         return None
+    if actor is None:  # an unverified visitor must not attach a case (and its contact data) to a company
+        fail("enterprise_uscc", "匿名提交不能关联企业:企业请登录本企业账号提交,或在诉求内容中写明企业名称")
     ent = Enterprise.objects.filter(uscc=uscc).first()
     if ent is None:
         fail("enterprise_uscc", f"统一社会信用代码「{uscc}」对应的企业不存在")
@@ -73,7 +75,31 @@ def _channel(actor, value) -> str:
     self_service = actor is None or actor.role == Role.ENTERPRISE
     if self_service and channel not in SELF_CHANNELS:
         fail("channel", "企业和公众只能通过网上平台提交诉求")
+    if channel == Channel.HOTLINE_12345 and not _registrar(actor):
+        fail("channel", "12345 工单只能由营商办调度员或 12345 对接账号登记")
     return channel
+
+
+def _registrar(actor) -> bool:
+    """Dispatchers and admins (the 12345 integration account is a dispatcher) register external orders."""
+    return actor is not None and (actor.is_superuser or actor.role in (Role.DISPATCHER, Role.ADMIN))
+
+
+def _external_ref(actor, value, channel: str) -> str:
+    ref = text(value, "external_ref", "外部工单号", required=False, limit=64)
+    if ref and not _registrar(actor):
+        fail("external_ref", "只有营商办调度员或 12345 对接账号可以登记外部工单号")
+    return ref
+
+
+def _check_external_ref(actor, fields: dict) -> None:
+    """Another submitter's case already carries this order number: say so (the same submitter's retry
+    was answered with its case before this check)."""
+    ref = fields["external_ref"]
+    taken = Appeal.objects.filter(channel=fields["channel"], external_ref=ref).values_list("number", flat=True)
+    if ref and (number := taken.first()):
+        raise Conflict(f"external_ref: 外部工单号「{ref}」已登记为诉求 {number}", code="external_ref_taken",
+                       fields={"external_ref": "已登记"})
 
 
 def _fields(actor, data: dict) -> dict:
@@ -95,8 +121,8 @@ def _fields(actor, data: dict) -> dict:
         contact_name=text(data.get("contact_name"), "contact_name", "联系人", required=anonymous, limit=64)
         or name_default,
         contact_phone=_phone(data.get("contact_phone"), anonymous) or ("" if anonymous else actor.phone),
-        channel=_channel(actor, data.get("channel")),
-        external_ref=text(data.get("external_ref"), "external_ref", "外部工单号", required=False, limit=64),
+        channel=(channel := _channel(actor, data.get("channel"))),
+        external_ref=_external_ref(actor, data.get("external_ref"), channel),
         disclose=_flag(data.get("disclose")))
 
 
@@ -141,6 +167,7 @@ def _insert(actor, fields: dict, stored_key) -> Appeal | None:
         except IntegrityError:
             if _existing(actor, stored_key, fields) is not None:
                 return None
+            _check_external_ref(actor, fields)  # another account's order with this number won the race
     raise Conflict("系统繁忙,诉求编号分配失败,请稍后重试")
 
 
@@ -154,6 +181,7 @@ def do_submit_appeal(actor, data: dict, idempotency_key: str | None = None) -> A
     stored_key = _stored_key(actor, idempotency_key, fields)
     appeal = _existing(actor, stored_key, fields)
     if appeal is None:
+        _check_external_ref(actor, fields)
         appeal = _insert(actor, fields, stored_key)
     if appeal is None:  # an identical submission committed between our check and our insert
         appeal = _existing(actor, stored_key, fields)
@@ -269,7 +297,11 @@ def do_return(actor, appeal, reason: str) -> Appeal:
     AppealTask.objects.filter(appeal=appeal, round=appeal.round, department_id=appeal.department_id,
                               role=TaskRole.LEAD, returned_at__isnull=True).update(returned_at=now)
     appeal.status, appeal.return_count = Status.RETURNED, appeal.return_count + 1
-    save(appeal, was, actor, "return", reason=reason, data={"round": appeal.round})
+    # The dispatcher holds the case now: no timers against the returning department, and its pending
+    # extension request lapses (the next department asks for its own).
+    AppealExtension.objects.filter(appeal=appeal, round=appeal.round, status=ExtensionStatus.PENDING).update(
+        status=ExtensionStatus.REJECTED, decided_at=now, decision_reason="主办单位退单,延期申请自动失效")
+    save(appeal, was, actor, "return", reason=reason, data={"round": appeal.round}, fields=recompute(appeal, now))
     notify(dispatchers_for(appeal), appeal, "return", f"{appeal.department.name}退单", reason,
            suffix=str(appeal.return_count))
     return appeal

@@ -16,7 +16,7 @@ from ninja import Field, File, Header, Query, Router, Schema, Status as HttpStat
 from ninja.files import UploadedFile
 from pydantic import ConfigDict, StrictBool, StrictInt
 
-from yingshang.appeals import access, actions, deadlines
+from yingshang.appeals import access, actions, deadlines, public
 from yingshang.appeals.queries import (MAX_PAGE, choice_param, code_name, countdown, filter_pool,
                                        is_overdue, label, page_of)
 from yingshang.appeals.models import (ACTION_LABELS, Appeal, AppealAttachment, AppealExtension, AppealTask,
@@ -24,7 +24,6 @@ from yingshang.appeals.models import (ACTION_LABELS, Appeal, AppealAttachment, A
 from yingshang.core.apiauth import PUBLIC_AUTH
 from yingshang.core.errors import NotFound, ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
-from yingshang.core.redact import redact
 from yingshang.enterprises.personal import mask_name, mask_phone
 
 router = Router(tags=["诉求"])
@@ -246,8 +245,10 @@ def clock_out(appeal: Appeal) -> dict:
 
 
 def row_out(appeal: Appeal) -> dict:
+    """A case in a list: the title with personal data masked (lists are not audited reads)."""
     ent = appeal.enterprise
-    return {**clock_out(appeal), "id": appeal.pk, "number": appeal.number, "title": appeal.title,
+    return {**clock_out(appeal), "id": appeal.pk, "number": appeal.number,
+            "title": public.staff_scrubber(appeal)(appeal.title),
             "category": appeal.category, "category_label": label(Category, appeal.category),
             "channel": appeal.channel, "region": code_name(appeal.region),
             "enterprise": None if ent is None else {"code": ent.uscc, "name": ent.name},
@@ -260,29 +261,42 @@ def _event_out(e, scrub) -> dict:
             "from_status": e.from_status, "to_status": e.to_status,
             "actor_role": e.actor.get_role_display() if e.actor_id else "",
             "department": e.department.name if e.department_id else None, "reason": scrub(e.reason),
-            "data": e.data}
+            "data": _scrub_data(e.data, scrub)}
 
 
-def _extension_out(x: AppealExtension) -> dict:
-    return {"id": x.pk, "round": x.round, "days": x.days, "reason": x.reason, "status": x.status,
-            "requested_at": x.requested_at, "decided_at": x.decided_at, "decision_reason": x.decision_reason}
+def _scrub_data(data, scrub):
+    """Event data with every text in it (e.g. attachment names) passed through ``scrub``."""
+    if isinstance(data, str):
+        return scrub(data)
+    if isinstance(data, list):
+        return [_scrub_data(v, scrub) for v in data]
+    if isinstance(data, dict):
+        return {k: _scrub_data(v, scrub) for k, v in data.items()}
+    return data
 
 
-def _task_out(t: AppealTask) -> dict:
+def _extension_out(x: AppealExtension, scrub=str) -> dict:
+    return {"id": x.pk, "round": x.round, "days": x.days, "reason": scrub(x.reason), "status": x.status,
+            "requested_at": x.requested_at, "decided_at": x.decided_at,
+            "decision_reason": scrub(x.decision_reason)}
+
+
+def _task_out(t: AppealTask, scrub=str) -> dict:
     return {"id": t.pk, "department": code_name(t.department), "role": t.role, "round": t.round,
             "dispatched_at": t.dispatched_at, "due_date": t.due_date, "signed_at": t.signed_at,
-            "replied_at": t.replied_at, "returned_at": t.returned_at, "content": t.content}
+            "replied_at": t.replied_at, "returned_at": t.returned_at, "content": scrub(t.content)}
 
 
 def appeal_out(user, appeal: Appeal, *, full: bool = True, revealed: bool = False) -> dict:
     """The case as ``user`` may see it: contact data masked and free text redacted unless they may read it;
     ``full=False`` (a replayed submission the caller cannot read) gives little more than the number."""
     plain = full and (revealed or access.sees_contact_plainly(user, appeal))
-    scrub = (lambda s: s) if plain else redact
+    scrub = str if plain else public.staff_scrubber(appeal)
     events = appeal.events.select_related("actor", "department") if full else []
     base = row_out(appeal)
+    base["title"] = appeal.title if plain else base["title"]
     if not full:
-        base.update(enterprise=None, title=redact(appeal.title))
+        base.update(enterprise=None, title=public.scrubber(appeal)(appeal.title))
     return {**base, "content": scrub(appeal.content) if full else "", "factor_kind": appeal.factor_kind,
             "contact_name": appeal.contact_name if plain else mask_name(appeal.contact_name),
             "contact_phone": appeal.contact_phone if plain else mask_phone(appeal.contact_phone),
@@ -299,13 +313,13 @@ def appeal_out(user, appeal: Appeal, *, full: bool = True, revealed: bool = Fals
             "merged_into": appeal.merged_into.number if appeal.merged_into_id else None,
             "referral_reason": scrub(appeal.referral_reason) if full else "",
             "events": [_event_out(e, scrub) for e in events],
-            "tasks": [_task_out(t) for t in appeal.tasks.select_related("department")] if full else [],
-            "extensions": [_extension_out(x) for x in appeal.extensions.all()] if full else [],
-            "attachments": [_attachment_out(f) for f in appeal.attachments.all()] if full else []}
+            "tasks": [_task_out(t, scrub) for t in appeal.tasks.select_related("department")] if full else [],
+            "extensions": [_extension_out(x, scrub) for x in appeal.extensions.all()] if full else [],
+            "attachments": [_attachment_out(f, scrub) for f in appeal.attachments.all()] if full else []}
 
 
-def _attachment_out(f: AppealAttachment) -> dict:
-    return {"id": f.pk, "name": f.name, "size": _size(f), "uploaded_at": f.uploaded_at,
+def _attachment_out(f: AppealAttachment, scrub=str) -> dict:
+    return {"id": f.pk, "name": scrub(f.name), "size": _size(f), "uploaded_at": f.uploaded_at,
             "url": f"/api/v1/appeals/{f.appeal_id}/attachments/{f.pk}"}
 
 
@@ -365,7 +379,7 @@ def submit_appeal(request, payload: SubmitIn,
 
 # ---------------------------------------------------------------- bulk dispatch (before /appeals/{appeal_id}: path order)
 class BulkDispatchIn(_In):
-    ids: Optional[list[StrictInt]] = Field(None, description="诉求 id 列表(最多 200)")
+    ids: Optional[list[Id]] = Field(None, description="诉求 id 列表(最多 200)")
     department: Optional[str] = Field(None, description="主办单位代码")
     co_departments: Optional[list[str]] = None
     grade: Optional[str] = Field(None, description="尚未定级的诉求先按此等级定级")
@@ -500,7 +514,7 @@ for _name, (_schema, _summary, _call) in ACTION_SPECS.items():
              summary="上传附件(PDF、JPG、PNG、DOCX、XLSX,单个 ≤ 20 MB,每件 ≤ 10 个)")
 def upload_attachments(request, appeal_id: Id, files: list[UploadedFile] = File(...)):
     rows = actions.do_attach(request.auth, _target(appeal_id), files)
-    return 201, [_attachment_out(f) for f in rows]
+    return HttpStatus(201, [_attachment_out(f) for f in rows])
 
 
 @router.get("/appeals/{appeal_id}/attachments/{attachment_id}", response={200: None, **ERRORS},

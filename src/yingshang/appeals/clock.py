@@ -241,11 +241,20 @@ def response_due(times: CaseTimes, cal: WorkCalendar, policy: Policy = DEFAULT_P
     return _limit_due(times, cal, policy.response_days)
 
 
-def co_task_due(dispatched_at: dt.datetime, grade_days: int, cal: WorkCalendar) -> Due:
-    """A co-handling department's part: due one working day before the lead's limit (at least one working
-    day after its own dispatch), so that the lead department can fold it into the reply."""
-    got = cal.add(local_date(dispatched_at), max(1, grade_days - 1))
-    return Due(got.date, got.provisional, False)
+def co_task_due(dispatched_at: dt.datetime, grade_days: int, cal: WorkCalendar,
+                lead_due: dt.date | None = None) -> Due:
+    """A co-handling department's part: due one working day before the lead's limit, so that the lead
+    department can fold it into the reply — ``grade_days - 1`` working days after the sub-task's own
+    dispatch, never after the working day before ``lead_due`` (a late re-dispatch), never earlier than
+    the next working day after the sub-task's dispatch."""
+    start = local_date(dispatched_at)
+    got = cal.add(start, max(1, grade_days - 1))
+    if lead_due is not None:
+        before_lead = cal.add(lead_due, -1)
+        if before_lead.date < got.date:
+            got = before_lead
+    floor = cal.add(start, 1)
+    return Due(max(got.date, floor.date), got.provisional or floor.provisional, False)
 
 
 def in_time(limit: Due, at: dt.datetime) -> bool:

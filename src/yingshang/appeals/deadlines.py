@@ -22,9 +22,10 @@ from yingshang.workcal.engine import WorkCalendar
 log = logging.getLogger(__name__)
 
 CLOCK_FIELDS = ("due_date", "due_at", "due_provisional", "next_escalation_at")
-# The department holds the case: its timers run. A returned case keeps running from the dispatch
-# (the clock does not restart when the dispatcher re-routes it).
-HOLDING_STATUSES = frozenset({Status.DISPATCHED, Status.SIGNED, Status.IN_PROGRESS, Status.RETURNED})
+# The department holds the case: its escalation timers run. A returned case is held by the dispatcher
+# (no timers against the department that returned it), though its deadline keeps running from the
+# round's first dispatch (the clock does not restart when the dispatcher re-routes it).
+HOLDING_STATUSES = frozenset({Status.DISPATCHED, Status.SIGNED, Status.IN_PROGRESS})
 CHUNK = 500
 
 
@@ -123,6 +124,7 @@ hooks.register_recompute(recompute_provisional)
 
 
 def co_task_due(appeal: Appeal, now: dt.datetime) -> dt.date | None:
-    """The due date of a co-handling sub-task dispatched ``now`` (``clock.co_task_due``)."""
+    """The due date of a co-handling sub-task dispatched ``now`` (``clock.co_task_due``; call after the
+    case's own due date is recomputed)."""
     days = appeal.grade.days if appeal.grade_id else 1
-    return clock.co_task_due(now, days, get_calendar()).date
+    return clock.co_task_due(now, days, get_calendar(), appeal.due_date).date

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import urllib.error
@@ -23,6 +24,9 @@ KINDS = ("reply", "rating", "close", "refer")
 TIMEOUT_S = 10
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=2)  # a worker that dies mid-delivery frees its reports after this
+# No attempt starts later than this before the lease ends (a connect and a read, each up to TIMEOUT_S),
+# so that no other worker can claim a report while it is being sent.
+ATTEMPT_MARGIN = dt.timedelta(seconds=3 * TIMEOUT_S)
 # Waits after the 1st, 2nd, … failed attempt (about a day in all before giving up).
 BACKOFF = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]
 
@@ -61,12 +65,22 @@ def _backoff(attempts: int) -> dt.timedelta:
     return BACKOFF[min(attempts, len(BACKOFF)) - 1]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: urllib would follow it with a GET, without the report, and call it sent."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(url: str, secret: str, body: bytes) -> None:
     """POST ``body`` (JSON) signed with HMAC-SHA256; raises on a network error or a non-2xx answer."""
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "X-Yingshang-Signature": f"sha256={signature}"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:  # noqa: S310 (configured https URL)
+    with _OPENER.open(request, timeout=TIMEOUT_S) as answer:  # the configured URL (settings), not user input
         if not 200 <= answer.status < 300:
             raise urllib.error.HTTPError(url, answer.status, "unexpected status", answer.headers, None)
 
@@ -78,7 +92,7 @@ def _claim(now: dt.datetime, batch: int) -> list[AppealOutbound]:
         due = (AppealOutbound.objects.filter(status=OutboundStatus.PENDING, next_attempt_at__lte=now)
                .order_by("next_attempt_at", "id"))
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
+            due = due.select_for_update(skip_locked=True, of=("self",))  # not the cases: actions lock those
         rows = list(due.select_related("appeal")[:batch])
         AppealOutbound.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
     return rows
@@ -89,7 +103,7 @@ def _attempt(row: AppealOutbound, url: str, secret: str, now: dt.datetime) -> bo
     row.attempts += 1
     try:
         _post(url, secret, json.dumps({"key": f"{row.pk}", **row.payload}, ensure_ascii=False).encode())
-    except (OSError, ValueError, urllib.error.URLError) as exc:  # network, HTTP error, bad URL
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # network, HTTP error, bad URL, bad answer
         row.last_error = str(exc)[:300]
         gave_up = row.attempts >= MAX_ATTEMPTS
         row.status = OutboundStatus.FAILED if gave_up else OutboundStatus.PENDING
@@ -103,17 +117,30 @@ def _attempt(row: AppealOutbound, url: str, secret: str, now: dt.datetime) -> bo
 def deliver_due(batch: int = 100) -> int:
     """Deliver the reports that are due (each leased by one worker); the number delivered."""
     url, secret = settings.YINGSHANG_12345_WEBHOOK_URL, settings.YINGSHANG_12345_WEBHOOK_SECRET
-    if not url:
-        return 0  # not configured: the reports wait, visible in the admin, until a URL is set
-    sent = 0
-    for row in _claim(timezone.now(), batch):
-        ok = _attempt(row, url, secret, timezone.now())
-        sent += ok
+    if not url or not secret:
+        # Not configured (an unsigned report is worthless to the receiver): the reports wait, visible in
+        # the admin, until both are set.
+        if url:
+            log.warning("YINGSHANG_12345_WEBHOOK_SECRET is empty: 12345 reports are not sent")
+        return 0
+    claimed_at, sent = timezone.now(), 0
+    rows = _claim(claimed_at, batch)
+    for i, row in enumerate(rows):
+        if timezone.now() >= claimed_at + LEASE - ATTEMPT_MARGIN:
+            _release(rows[i:], claimed_at + LEASE)
+            break
+        sent += _attempt(row, url, secret, timezone.now())
         with transaction.atomic():
             row.save(update_fields=["attempts", "status", "sent_at", "last_error", "next_attempt_at"])
             if row.status == OutboundStatus.FAILED:
                 _report_failure(row)
     return sent
+
+
+def _release(rows: list[AppealOutbound], lease_end: dt.datetime) -> None:
+    """Hand back the reports this worker had no time left for (those still under its lease)."""
+    AppealOutbound.objects.filter(pk__in=[r.pk for r in rows], status=OutboundStatus.PENDING,
+                                  next_attempt_at=lease_end).update(next_attempt_at=timezone.now())
 
 
 def _report_failure(row: AppealOutbound) -> None:

@@ -64,6 +64,7 @@ KPI_LABELS = {"sign": "按时签收率", "response": "响应率", "on_time": "�
               "satisfied": "满意率", "returned": "退单率", "reopened": "重办率", "handling": "平均办理工作日"}
 GROUPS = ("department", "region")
 LOOKBACK_DAYS = 183
+MIN_YEAR, MAX_YEAR = 2000, 2100  # the platform's records and calendar; also keeps date arithmetic in range
 _PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 
 
@@ -129,6 +130,8 @@ def period_bounds(period: str) -> tuple[dt.datetime, dt.datetime]:
     if not m:
         raise ValidationFailed(f"统计周期「{period or ''}」无效", fields={"period": "格式应为 YYYY-MM 或 YYYY-Qn"})
     year = int(m.group(1))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationFailed(f"统计周期「{period}」的年份超出范围", fields={"period": f"年份应在 {MIN_YEAR}–{MAX_YEAR} 之间"})
     first = int(m.group(2)) if m.group(2) else 3 * int(m.group(3)) - 2
     months = 1 if m.group(2) else 3
     last = first + months

@@ -86,7 +86,8 @@ ACTION_LABELS = {"submit": "提交", "grade": "定级", "dispatch": "交办", "r
                  "sign": "签收", "contact": "联系企业", "pause": "暂停办理", "resume": "恢复办理",
                  "request_extension": "申请延期", "approve_extension": "批准延期", "reject_extension": "驳回延期",
                  "reply": "答复", "rate": "评价", "reopen": "重办", "close": "办结", "review": "回头看",
-                 "merge": "合并", "refer": "转出", "escalate": "督办升级"}
+                 "merge": "合并", "refer": "转出", "escalate": "督办升级",
+                 "sign_task": "协办签收", "reply_task": "协办意见", "attach": "上传附件"}
 
 
 class Grade(models.Model):

@@ -14,10 +14,11 @@ def public_qs():
             .select_related("region", "department", "enterprise"))
 
 
-def scrubber(appeal: Appeal):
-    """redact() plus the case's own identifying strings, which may appear without a '联系人:' cue."""
+def scrubber(appeal: Appeal, *, hide_enterprise: bool = True):
+    """redact() plus the case's own identifying strings, which may appear without a '联系人:' cue: its
+    contact name and phone, and (for the public) its enterprise's name and USCC."""
     secrets = [s for s in (appeal.contact_name, appeal.contact_phone) if s and len(s) >= 2]
-    if appeal.enterprise_id:
+    if appeal.enterprise_id and hide_enterprise:
         secrets += [s for s in (appeal.enterprise.name, appeal.enterprise.uscc) if s]
 
     def scrub(text: str) -> str:
@@ -27,6 +28,11 @@ def scrubber(appeal: Appeal):
         return redact(text)
 
     return scrub
+
+
+def staff_scrubber(appeal: Appeal):
+    """What staff see before the audited reveal: personal data masked, the enterprise named."""
+    return scrubber(appeal, hide_enterprise=False)
 
 
 def public_out(appeal: Appeal) -> dict:

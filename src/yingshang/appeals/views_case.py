@@ -147,9 +147,12 @@ def submitted(request: HttpRequest) -> HttpResponse:
 
 # ---------------------------------------------------------------- live duplicate suggestions
 def _candidate(a: Appeal, own: bool) -> Candidate:
-    # A public case never carries its enterprise: a typed USCC must not tell whose case it is.
-    return Candidate(a.pk, a.enterprise_id if own else None, a.region_id, a.category, a.title, a.content,
-                     a.created_at)
+    # A public case is compared as the public sees it — redacted text, no enterprise — so that typing a
+    # contact name, phone or company name cannot find whose case it is.
+    if own:
+        return Candidate(a.pk, a.enterprise_id, a.region_id, a.category, a.title, a.content, a.created_at)
+    scrub = public.scrubber(a)
+    return Candidate(a.pk, None, a.region_id, a.category, scrub(a.title), scrub(a.content), a.created_at)
 
 
 def _pool(user, statuses, with_public: bool) -> tuple[dict, set]:

@@ -42,7 +42,7 @@ def has_enterprises() -> bool:
 
 
 def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | None = None, *,
-         policies: bool = True) -> SeedResult:
+         policies: bool = True, appeals: bool = True) -> SeedResult:
     """Write regions, departments, enterprises with certifications and the demo accounts in one
     transaction. Refuses (SeedRefused) when enterprises already exist."""
     from yingshang.enterprises.models import Certification, CreditListing, Enterprise
@@ -72,6 +72,11 @@ def seed(size: str = "city", seed: int = 1, progress: Callable[[str], None] | No
     # (matching a million enterprises against every item belongs to the benchmark, not to the seed).
     if policies:
         seed_policies(size, seed, match=size != "province", progress=say)
+    # 诉求: six months of cases through the real actions (not at province size, like matching above).
+    if appeals and size != "province":
+        from yingshang.seeding.appeals import seed_appeals
+
+        seed_appeals(size, seed, progress=say)
     result.seconds = time.perf_counter() - started
     say(f"完成: {result.enterprises:,} 家企业、{result.certifications:,} 条资质、{len(result.users)} 个演示账号,"
         f"用时 {result.seconds:.1f} 秒")
