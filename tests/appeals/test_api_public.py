@@ -53,11 +53,17 @@ def test_public_board_hides_every_planted_personal_item(api_client, org):
     assert "138****" not in item["content"] and "139****4321" in item["content"]
 
 
+def routed(org, appeal):
+    """A case the dispatcher has graded and dispatched: only those appear on the public board."""
+    actions.do_grade(org.users["dispatcher"], appeal, "normal")
+    return actions.do_dispatch(org.users["dispatcher"], appeal, org.market.code, [])
+
+
 def test_undisclosed_and_merged_cases_are_absent(api_client, org):
     ensure_grades()
     ent, d = org.users["enterprise"], org.users["dispatcher"]
     hidden = actions.do_submit_appeal(ent, payload(org, title="不公开的诉求", disclose=False))
-    shown = actions.do_submit_appeal(ent, payload(org, title="公开的诉求"))
+    shown = routed(org, actions.do_submit_appeal(ent, payload(org, title="公开的诉求")))
     dup = actions.do_submit_appeal(ent, payload(org, title="重复的诉求"))
     actions.do_merge(d, dup, shown, "重复")
     numbers = [r["number"] for r in api_client.get(f"{API}/public/appeals").json()["items"]]

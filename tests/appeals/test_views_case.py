@@ -349,6 +349,8 @@ def test_roles_that_cannot_submit_get_403(org):
 def test_similar_cases_for_the_public_are_disclosed_and_redacted(org):
     ensure_grades()
     shown = submitted(org, title="园区用电增容申请迟迟未办理 联系13911112222")
+    actions.do_grade(org.users["dispatcher"], shown, "normal")
+    actions.do_dispatch(org.users["dispatcher"], shown, org.market.code, [])  # on the board once routed
     hidden = submitted(org, title="园区用电增容申请一直没有办理", disclose=False)
     resp = client_for().post("/appeals/new/similar/", {"title": "用电增容申请未办理", "content": "园区企业用电增容"})
     body = text(resp)

@@ -63,11 +63,17 @@ def test_planted_data_stays_hidden_for_a_logged_in_viewer_too(org):
     assert not [value for value in planted(org) if value in page]
 
 
+def routed(org, appeal):
+    """A case the dispatcher has graded and dispatched: only those appear on the public board."""
+    actions.do_grade(org.users["dispatcher"], appeal, "normal")
+    return actions.do_dispatch(org.users["dispatcher"], appeal, org.market.code, [])
+
+
 def test_undisclosed_and_merged_cases_are_not_on_the_board(org):
     ensure_grades()
     ent, d = org.users["enterprise"], org.users["dispatcher"]
     hidden = actions.do_submit_appeal(ent, payload(org, title="不公开的诉求", disclose=False))
-    shown = actions.do_submit_appeal(ent, payload(org, title="公开的诉求"))
+    shown = routed(org, actions.do_submit_appeal(ent, payload(org, title="公开的诉求")))
     dup = actions.do_submit_appeal(ent, payload(org, title="重复的诉求"))
     actions.do_merge(d, dup, shown, "重复")
     page = text(Client().get("/appeals/board/"))
@@ -109,7 +115,7 @@ def test_board_paginates(org):
     ensure_grades()
     ent = org.users["enterprise"]
     for i in range(23):
-        actions.do_submit_appeal(ent, payload(org, title=f"公开诉求第{i}件"))
+        routed(org, actions.do_submit_appeal(ent, payload(org, title=f"公开诉求第{i}件")))
     first, second = Client().get("/appeals/board/"), Client().get("/appeals/board/", {"page": 2})
     assert "第 1 / 2 页,共 23 条" in text(first) and "公开诉求第22件" in text(first)
     assert "公开诉求第0件" in text(second) and "公开诉求第0件" not in text(first)

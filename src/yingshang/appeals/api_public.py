@@ -70,7 +70,7 @@ def public_appeals(request, q: str = Query("", max_length=50, description="å…³é”
     q = q.strip()
     if q:
         qs = public.search(qs, q)
-    return page_of(qs.order_by("-created_at", "-id"), page, public.public_out)
+    return page_of(public.with_public_events(qs.order_by("-created_at", "-id")), page, public.public_out)
 
 
 @router.get("/public/appeals/{number}", auth=PUBLIC, response={200: PublicAppeal, **ERRORS},

@@ -35,6 +35,7 @@ from yingshang.appeals.kpi_report import pct, total_row
 from yingshang.appeals.models import (AppealEscalation, AppealEvent, AppealExtension, AppealPause, AppealTask,
                                       EscalationLevel, ExtensionStatus, Satisfaction, Status, TaskRole)
 from yingshang.core.errors import ValidationFailed
+from yingshang.core.redact import redact
 from yingshang.workcal.calendar import get_calendar
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,7 @@ def _due(task: dict, firsts: dict, pauses: dict, extensions: dict, cal) -> clock
 
 
 def _late_case(task: dict, due: clock.Due, replied_on: dt.date | None, until: dt.date, cal) -> LateCase:
-    return LateCase(task["appeal_id"], task["appeal__number"], task["appeal__title"], task["department__name"],
+    return LateCase(task["appeal_id"], task["appeal__number"], redact(task["appeal__title"]), task["department__name"],
                     due.date, replied_on, cal.between(due.date, until).workdays)
 
 
@@ -301,7 +302,7 @@ def unsatisfied_cases(start: dt.datetime, end: dt.datetime, prefix: str) -> list
     """Cases rated 不满意 in the month, with the department the rating was about."""
     events = AppealEvent.objects.filter(_scope(prefix), action="rate", at__gte=start, at__lt=end,
                                         data__satisfaction=Satisfaction.UNSATISFIED)
-    return [UnsatisfiedCase(e.appeal_id, e.appeal.number, e.appeal.title, e.department.name if e.department else "—",
+    return [UnsatisfiedCase(e.appeal_id, e.appeal.number, redact(e.appeal.title), e.department.name if e.department else "—",
                             clock.local_date(e.at), bool(e.data.get("resolved")))
             for e in events.select_related("appeal", "department").order_by("at", "id")]
 
@@ -310,7 +311,7 @@ def escalated_cases(start: dt.datetime, end: dt.datetime, prefix: str) -> list[E
     """督办 and 约谈/问责 steps fired in the month."""
     steps = AppealEscalation.objects.filter(_scope(prefix), level__in=CRITICISED_LEVELS, fired_at__gte=start,
                                             fired_at__lt=end)
-    return [EscalatedCase(s.appeal_id, s.appeal.number, s.appeal.title, s.department.name if s.department else "—",
+    return [EscalatedCase(s.appeal_id, s.appeal.number, redact(s.appeal.title), s.department.name if s.department else "—",
                           s.level, clock.LEVEL_LABELS[s.level], clock.local_date(s.fired_at))
             for s in steps.select_related("appeal", "department").order_by("-level", "fired_at", "id")]
 

@@ -1,17 +1,28 @@
 """The public board (诉求公开栏): which cases the public sees and how they are redacted (DOMAIN §4)."""
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
-from yingshang.appeals.models import ACTION_LABELS, Appeal, Category, Result, Satisfaction, Status
+from yingshang.appeals.models import ACTION_LABELS, Appeal, AppealEvent, Category, Result, Satisfaction, Status
 from yingshang.appeals.queries import PER_PAGE, code_name, label
 from yingshang.core.redact import redact
 
 
+# Not yet on the board: a submission the dispatcher has not routed may be anything (redaction cannot
+# catch a bare name); merged duplicates live on in the case they were merged into.
+NOT_PUBLIC = (Status.SUBMITTED, Status.GRADED, Status.MERGED)
+
+
 def public_qs():
-    """Disclosed cases (merged duplicates left out), with what the board shows."""
-    return (Appeal.objects.filter(disclose=True).exclude(status=Status.MERGED)
+    """Disclosed cases the dispatcher has routed (or referred out), with what the board shows."""
+    return (Appeal.objects.filter(disclose=True).exclude(status__in=NOT_PUBLIC)
             .select_related("region", "department", "enterprise"))
+
+
+def with_public_events(qs):
+    """``qs`` with each case's public steps loaded in one query (``public_out`` reads them)."""
+    steps = AppealEvent.objects.filter(public=True).select_related("department").order_by("at", "id")
+    return qs.prefetch_related(Prefetch("events", queryset=steps, to_attr="public_events"))
 
 
 def scrubber(appeal: Appeal, *, hide_enterprise: bool = True):
@@ -38,7 +49,9 @@ def staff_scrubber(appeal: Appeal):
 def public_out(appeal: Appeal) -> dict:
     """The case as the public sees it: redacted text, no contact data, no enterprise identity."""
     scrub = scrubber(appeal)
-    events = appeal.events.filter(public=True).select_related("department")
+    events = getattr(appeal, "public_events", None)
+    if events is None:  # one case; lists prefetch (with_public_events)
+        events = appeal.events.filter(public=True).select_related("department")
     return {"number": appeal.number, "title": scrub(appeal.title), "content": scrub(appeal.content),
             "category": appeal.category, "category_label": label(Category, appeal.category),
             "region": code_name(appeal.region), "department": appeal.department.name if appeal.department_id else None,
