@@ -140,6 +140,11 @@ def do_attach(actor, appeal, uploads: list) -> list[AppealAttachment]:
     appeal = lock(appeal)
     access.access_attach(actor, appeal)
     require_status(appeal, OPEN_FOR_FILES, "上传附件")
+    return _store(appeal, actor, uploads)
+
+
+def _store(appeal: Appeal, actor, uploads: list) -> list[AppealAttachment]:
+    """Check and store ``uploads`` on the (locked) case, with a timeline step."""
     if not uploads:
         fail("files", "请选择要上传的文件")
     if appeal.attachments.count() + len(uploads) > MAX_ATTACHMENTS:
@@ -150,6 +155,21 @@ def do_attach(actor, appeal, uploads: list) -> list[AppealAttachment]:
             for u in uploads]
     save(appeal, before(appeal), actor, "attach", data={"files": [r.name for r in rows]}, public=False)
     return rows
+
+
+@transaction.atomic
+def do_submit_appeal_with_files(actor, data: dict, uploads: list, idempotency_key: str | None = None) -> Appeal:
+    """Submit a case together with its files (anonymous submitters too: the files come with the
+    submission); a bad file leaves no case behind, a replayed submission keeps its first files."""
+    from yingshang.appeals.actions_intake import do_submit_appeal
+
+    appeal = do_submit_appeal(actor, data, idempotency_key)
+    if uploads and appeal.was_created:
+        created = appeal.was_created
+        appeal = lock(appeal)
+        _store(appeal, actor if getattr(actor, "is_authenticated", False) else None, uploads)
+        appeal.was_created = created
+    return appeal
 
 
 def _user(actor):

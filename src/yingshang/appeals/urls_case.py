@@ -3,10 +3,6 @@ from django.urls import path
 
 from yingshang.appeals import views_case as views, views_case_actions as steps
 
-STEPS = ("grade", "dispatch", "arbitrate", "refer", "merge", "approve_extension", "reject_extension", "close",
-         "review", "sign", "contact", "pause", "resume", "request_extension", "reply", "sign_task", "reply_task",
-         "rate", "reopen", "attach")
-
 urlpatterns = [
     path("new/", views.new, name="new"),
     path("new/similar/", views.similar, name="similar"),
@@ -16,5 +12,4 @@ urlpatterns = [
     path("<int:pk>/countdown/", views.countdown_partial, name="countdown"),
     path("<int:pk>/merge-suggestions/", views.merge_suggestions, name="merge_suggestions"),
     path("<int:pk>/files/<int:file_id>/", views.attachment, name="attachment"),
-    path("<int:pk>/act/return/", steps.return_case, name="act_return"),
-] + [path(f"<int:pk>/act/{name}/", getattr(steps, name), name=f"act_{name}") for name in STEPS]
+] + [path(f"<int:pk>/act/{name}/", steps.step, {"name": name}, name=f"act_{name}") for name in steps.STEP_CALLS]

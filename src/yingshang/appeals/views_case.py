@@ -11,7 +11,6 @@ import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -25,9 +24,9 @@ from yingshang.appeals.models import (OPEN_STATUSES, Appeal, Category, Channel, 
 from yingshang.appeals.queries import countdown, is_overdue
 from yingshang.appeals.similar import Candidate, SimilarIndex
 from yingshang.appeals.views_case_actions import available_actions, co_task, reopen_window_end
-from yingshang.core.errors import DomainError, ValidationFailed
+from yingshang.core.errors import DomainError
 from yingshang.core.models import AuditAction, AuditLog, Department, Region, RegionLevel, Role
-from yingshang.core.uploads import ACCEPT, ALLOWED_TEXT, check_upload
+from yingshang.core.uploads import ACCEPT, ALLOWED_TEXT
 
 SUBMIT_FIELDS = ("title", "content", "category", "factor_kind", "region_code", "enterprise_uscc", "contact_name",
                  "contact_phone", "channel", "external_ref")
@@ -86,27 +85,9 @@ def _idempotency_key(request: HttpRequest) -> str:
     return key[:80] if key else uuid.uuid4().hex
 
 
-def _check_files(user, files) -> None:
-    """Refuse bad files before anything is written (the action checks them again inside its lock)."""
-    if files and user is None:
-        raise ValidationFailed("files: 匿名提交不能上传附件,请登录后提交,或在诉求内容中说明",
-                               fields={"files": "匿名提交不能上传附件"})
-    if len(files) > MAX_ATTACHMENTS:
-        raise ValidationFailed(f"files: 每件诉求最多 {MAX_ATTACHMENTS} 个附件",
-                               fields={"files": f"最多 {MAX_ATTACHMENTS} 个附件"})
-    for upload in files:
-        check_upload(f"附件「{upload.name}」", "files", upload)
-
-
 def _submit(user, values: dict, key: str, files) -> Appeal:
-    """Create the case and attach its files together: if attaching fails, no case is left behind.
-    (Two actions in one transaction here because no combined action exists; see the module report.)"""
-    _check_files(user, files)
-    with transaction.atomic():
-        appeal = actions.do_submit_appeal(user, values, key)
-        if files and appeal.was_created:  # a replayed submission keeps the files of its first attempt
-            actions.do_attach(user, appeal, files)
-    return appeal
+    """Create the case with its files (one action: if a file is refused, no case is left behind)."""
+    return actions.do_submit_appeal_with_files(user, values, files, key)
 
 
 def _form_context(user, values: dict, key: str, error: DomainError | None = None) -> dict:
@@ -115,6 +96,7 @@ def _form_context(user, values: dict, key: str, error: DomainError | None = None
             "errors": error.fields if error else {}, "regions": _regions(), "categories": Category.choices,
             "factor_kinds": FactorKind.choices, "channels": Channel.choices, "pick_channel": staff,
             "fixed_enterprise": user is not None and user.role == Role.ENTERPRISE, "anonymous": user is None,
+            "registrar": user is not None and (user.is_superuser or user.role in (Role.DISPATCHER, Role.ADMIN)),
             "accept": ACCEPT, "allowed": ALLOWED_TEXT, "max_files": MAX_ATTACHMENTS}
 
 

@@ -181,197 +181,58 @@ def _merge_target(request: HttpRequest) -> int:
     return target
 
 
-# ---------------------------------------------------------------- the dispatcher
-@login_required
-@require_POST
-def grade(request: HttpRequest, pk: int) -> HttpResponse:
-    """定级."""
-    a = _case(pk)
-    return run_step(request, a, "grade", lambda: actions.do_grade(request.user, a, _post(request, "grade")), "已定级")
+# ---------------------------------------------------------------- the steps
+def _co(r, a) -> list[str]:
+    return [c for c in r.POST.getlist("co_departments") if c]
+
+
+# step → (call(request, case), success message). Each call is ONE do_* action; arguments are parsed
+# here (numbers, yes/no, ids) and validated by the action itself.
+STEP_CALLS = {
+    "grade": (lambda r, a: actions.do_grade(r.user, a, _post(r, "grade")), "已定级"),
+    "dispatch": (lambda r, a: actions.do_dispatch(r.user, a, _post(r, "department"), _co(r, a)),
+                 "已交办,已通知承办单位"),
+    "arbitrate": (lambda r, a: actions.do_arbitrate(r.user, a, _post(r, "department"), _post(r, "reason")),
+                  "已裁定交办"),
+    "refer": (lambda r, a: actions.do_refer(r.user, a, _post(r, "reason")), "已转出"),
+    "merge": (lambda r, a: actions.do_merge(r.user, a, _merge_target(r), _post(r, "reason")), "已合并"),
+    "approve_extension": (lambda r, a: actions.do_approve_extension(r.user, _extension_id(r, a), _post(r, "reason")),
+                          "已批准延期,期限已顺延"),
+    "reject_extension": (lambda r, a: actions.do_reject_extension(r.user, _extension_id(r, a), _post(r, "reason")),
+                         "已驳回延期申请"),
+    "close": (lambda r, a: actions.do_close(r.user, a, _post(r, "reason")), "已办结(未评价,按默认评价)"),
+    "review": (lambda r, a: actions.do_review(r.user, a, _yes_no(_post(r, "passed")), _post(r, "note")),
+               "回头看已记录"),
+    "sign": (lambda r, a: actions.do_sign(r.user, a), "已签收"),
+    "return": (lambda r, a: actions.do_return(r.user, a, _post(r, "reason")), "已退单,已通知营商办"),
+    "contact": (lambda r, a: actions.do_contact(r.user, a, _post(r, "note")), "已记录联系情况"),
+    "pause": (lambda r, a: actions.do_pause(r.user, a, _post(r, "reason")), "已暂停办理,期限冻结"),
+    "resume": (lambda r, a: actions.do_resume(r.user, a), "已恢复办理,期限已顺延"),
+    "request_extension": (lambda r, a: actions.do_request_extension(
+        r.user, a, _small_int(_post(r, "days")), _post(r, "reason")), "延期申请已提交,等待营商办审批"),
+    "reply": (lambda r, a: actions.do_reply(r.user, a, _post(r, "result"), _post(r, "content")),
+              "已答复,已通知企业评价"),
+    "sign_task": (lambda r, a: actions.do_sign_task(r.user, a), "已签收协办任务"),
+    "reply_task": (lambda r, a: actions.do_reply_task(r.user, a, _post(r, "content")), "协办意见已提交主办单位"),
+    "rate": (lambda r, a: actions.do_rate(r.user, a, _yes_no(_post(r, "resolved")), _post(r, "satisfaction"),
+                                          _post(r, "comment")), "感谢评价,诉求已办结"),
+    "reopen": (lambda r, a: actions.do_reopen(r.user, a, _post(r, "reason")), "已申请重办,诉求已重新交办原承办单位"),
+    "attach": (lambda r, a: actions.do_attach(r.user, a, r.FILES.getlist("files")), "附件已上传"),
+}
+
+
+def _success(name: str, request: HttpRequest) -> str:
+    if name == "review" and _yes_no(_post(request, "passed")) is False:
+        return "回头看未通过,诉求已重新交办"
+    if name == "attach":
+        return f"已上传 {len(request.FILES.getlist('files'))} 个附件"
+    return STEP_CALLS[name][1]
 
 
 @login_required
 @require_POST
-def dispatch(request: HttpRequest, pk: int) -> HttpResponse:
-    """交办 to a lead department and optional co-handling departments."""
+def step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One life-cycle step posted from the case page's action panel."""
     a = _case(pk)
-    co = [c for c in request.POST.getlist("co_departments") if c]
-    return run_step(request, a, "dispatch", lambda: actions.do_dispatch(
-        request.user, a, _post(request, "department"), co), "已交办,已通知承办单位")
-
-
-@login_required
-@require_POST
-def arbitrate(request: HttpRequest, pk: int) -> HttpResponse:
-    """裁定交办 after a return."""
-    a = _case(pk)
-    return run_step(request, a, "arbitrate", lambda: actions.do_arbitrate(
-        request.user, a, _post(request, "department"), _post(request, "reason")), "已裁定交办")
-
-
-@login_required
-@require_POST
-def refer(request: HttpRequest, pk: int) -> HttpResponse:
-    """转出 (not a government matter)."""
-    a = _case(pk)
-    return run_step(request, a, "refer", lambda: actions.do_refer(request.user, a, _post(request, "reason")),
-                    "已转出")
-
-
-@login_required
-@require_POST
-def merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """合并 into another case, named by its number."""
-    a = _case(pk)
-    return run_step(request, a, "merge", lambda: actions.do_merge(
-        request.user, a, _merge_target(request), _post(request, "reason")), "已合并")
-
-
-@login_required
-@require_POST
-def approve_extension(request: HttpRequest, pk: int) -> HttpResponse:
-    """批准延期."""
-    a = _case(pk)
-    return run_step(request, a, "approve_extension", lambda: actions.do_approve_extension(
-        request.user, _extension_id(request, a), _post(request, "reason")), "已批准延期,期限已顺延")
-
-
-@login_required
-@require_POST
-def reject_extension(request: HttpRequest, pk: int) -> HttpResponse:
-    """驳回延期 (reason required)."""
-    a = _case(pk)
-    return run_step(request, a, "reject_extension", lambda: actions.do_reject_extension(
-        request.user, _extension_id(request, a), _post(request, "reason")), "已驳回延期申请")
-
-
-@login_required
-@require_POST
-def close(request: HttpRequest, pk: int) -> HttpResponse:
-    """办结 without a rating."""
-    a = _case(pk)
-    return run_step(request, a, "close", lambda: actions.do_close(request.user, a, _post(request, "reason")),
-                    "已办结(未评价,按默认评价)")
-
-
-@login_required
-@require_POST
-def review(request: HttpRequest, pk: int) -> HttpResponse:
-    """回头看: passed, or not (the case is reopened)."""
-    a = _case(pk)
-    passed = _yes_no(_post(request, "passed"))
-    done = "回头看已记录" if passed else "回头看未通过,诉求已重新交办"
-    return run_step(request, a, "review", lambda: actions.do_review(
-        request.user, a, passed, _post(request, "note")), done)
-
-
-# ---------------------------------------------------------------- the lead department
-@login_required
-@require_POST
-def sign(request: HttpRequest, pk: int) -> HttpResponse:
-    """签收."""
-    a = _case(pk)
-    return run_step(request, a, "sign", lambda: actions.do_sign(request.user, a), "已签收")
-
-
-@login_required
-@require_POST
-def return_case(request: HttpRequest, pk: int) -> HttpResponse:
-    """退单 (reason required)."""
-    a = _case(pk)
-    return run_step(request, a, "return", lambda: actions.do_return(request.user, a, _post(request, "reason")),
-                    "已退单,已通知营商办")
-
-
-@login_required
-@require_POST
-def contact(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record contact with the appellant."""
-    a = _case(pk)
-    return run_step(request, a, "contact", lambda: actions.do_contact(request.user, a, _post(request, "note")),
-                    "已记录联系情况")
-
-
-@login_required
-@require_POST
-def pause(request: HttpRequest, pk: int) -> HttpResponse:
-    """暂停办理 (reason required): the clock stops."""
-    a = _case(pk)
-    return run_step(request, a, "pause", lambda: actions.do_pause(request.user, a, _post(request, "reason")),
-                    "已暂停办理,期限冻结")
-
-
-@login_required
-@require_POST
-def resume(request: HttpRequest, pk: int) -> HttpResponse:
-    """恢复办理."""
-    a = _case(pk)
-    return run_step(request, a, "resume", lambda: actions.do_resume(request.user, a), "已恢复办理,期限已顺延")
-
-
-@login_required
-@require_POST
-def request_extension(request: HttpRequest, pk: int) -> HttpResponse:
-    """申请延期 (working days, reason)."""
-    a = _case(pk)
-    days = _small_int(_post(request, "days"))
-    return run_step(request, a, "request_extension", lambda: actions.do_request_extension(
-        request.user, a, days, _post(request, "reason")), "延期申请已提交,等待营商办审批")
-
-
-@login_required
-@require_POST
-def reply(request: HttpRequest, pk: int) -> HttpResponse:
-    """答复 with a result."""
-    a = _case(pk)
-    return run_step(request, a, "reply", lambda: actions.do_reply(
-        request.user, a, _post(request, "result"), _post(request, "content")), "已答复,已通知企业评价")
-
-
-# ---------------------------------------------------------------- co-handling departments
-@login_required
-@require_POST
-def sign_task(request: HttpRequest, pk: int) -> HttpResponse:
-    """签收协办任务."""
-    a = _case(pk)
-    return run_step(request, a, "sign_task", lambda: actions.do_sign_task(request.user, a), "已签收协办任务")
-
-
-@login_required
-@require_POST
-def reply_task(request: HttpRequest, pk: int) -> HttpResponse:
-    """提交协办意见."""
-    a = _case(pk)
-    return run_step(request, a, "reply_task", lambda: actions.do_reply_task(
-        request.user, a, _post(request, "content")), "协办意见已提交主办单位")
-
-
-# ---------------------------------------------------------------- the appellant
-@login_required
-@require_POST
-def rate(request: HttpRequest, pk: int) -> HttpResponse:
-    """评价 (closes the case)."""
-    a = _case(pk)
-    resolved = _yes_no(_post(request, "resolved"))
-    return run_step(request, a, "rate", lambda: actions.do_rate(
-        request.user, a, resolved, _post(request, "satisfaction"), _post(request, "comment")), "感谢评价,诉求已办结")
-
-
-@login_required
-@require_POST
-def reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    """重办 inside the window."""
-    a = _case(pk)
-    return run_step(request, a, "reopen", lambda: actions.do_reopen(request.user, a, _post(request, "reason")),
-                    "已申请重办,诉求已重新交办原承办单位")
-
-
-# ---------------------------------------------------------------- attachments
-@login_required
-@require_POST
-def attach(request: HttpRequest, pk: int) -> HttpResponse:
-    """Upload files to the case (type, size and content checked by the action)."""
-    a = _case(pk)
-    files = request.FILES.getlist("files")
-    return run_step(request, a, "attach", lambda: actions.do_attach(request.user, a, files),
-                    f"已上传 {len(files)} 个附件")
+    call = STEP_CALLS[name][0]
+    return run_step(request, a, name, lambda: call(request, a), _success(name, request))
