@@ -17,7 +17,6 @@ from yingshang.appeals.models import (Appeal, AppealAttachment, AppealEvent, App
                                       ExtensionStatus, Status)
 from yingshang.appeals.queries import countdown
 from yingshang.appeals.views_case_actions import available_actions
-from yingshang.core.errors import ValidationFailed
 from yingshang.core.models import AuditAction, AuditLog, Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
