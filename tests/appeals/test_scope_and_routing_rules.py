@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
@@ -139,3 +140,22 @@ def test_the_public_board_shows_a_case_only_once_the_dispatcher_has_routed_it(or
     dispatched_case = dispatched(org)
     board = client_for().get(f"{API}/public/appeals").json()
     assert dispatched_case.number in [c["number"] for c in board["items"]]
+
+
+def test_merging_tells_the_appellant_and_the_department_where_the_case_went(org):
+    from yingshang.core.models import Notification
+
+    keep = dispatched(org, title="保留的诉求")
+    dup = dispatched(org, title="重复的诉求")
+    actions.do_merge(org.users["dispatcher"], dup, keep, "同一问题")
+    for user in (org.users["enterprise"], org.users["handler"]):
+        note = Notification.objects.filter(user=user, key__startswith=f"appeal:{dup.pk}:merge").get()
+        assert keep.number in note.title
+
+
+def test_merging_a_case_into_itself_is_refused_only_for_those_who_may_merge(org):
+    appeal = submitted(org)
+    with pytest.raises(PermissionDenied):  # the role check comes first: no answer about the input
+        actions.do_merge(org.users["enterprise"], appeal, appeal, "x")
+    with pytest.raises(ValidationFailed):
+        actions.do_merge(org.users["dispatcher"], appeal, appeal, "x")

@@ -119,3 +119,8 @@ def test_notify_many_writes_each_message_once_per_its_own_key(org):
     assert OutboxMessage.objects.filter(key__startswith="case:").count() == sum(1 for u in users if u.phone) * 2
     with pytest.raises(ValueError):
         do_notify_many([Message(users, "", "x")])
+
+
+def test_notifying_an_empty_queryset_writes_nothing_and_does_not_fail():
+    result = do_notify(User.objects.filter(pk__in=[]), key="empty:1", title="无人接收")
+    assert result.recipients == 0 and not Notification.objects.exists() and not OutboxMessage.objects.exists()

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yingshang.appeals import access, hotline, numbering
-from yingshang.appeals.actions import (MAX_TEXT, before, clear_timers, department_staff, dispatchers_for, fail,
-                                       lock, log_step, notify, recompute, require_status, save, text)
+from yingshang.appeals.actions import (MAX_TEXT, appellants, before, clear_timers, department_staff, dispatchers_for,
+                                       fail, lock, log_step, notify, recompute, require_status, save, text)
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealTask, Category, Channel, ExtensionStatus,
                                       FactorKind, Grade, Status, TaskRole)
 from yingshang.core import phones
@@ -349,18 +349,24 @@ def _lock_pair(a, b) -> tuple[Appeal, Appeal]:
 
 @transaction.atomic
 def do_merge(actor, appeal, into, reason: str) -> Appeal:
-    """Merge a duplicate into another case: it stops (merged) and points at the surviving case."""
-    if getattr(appeal, "pk", appeal) == getattr(into, "pk", into):
-        fail("into", "不能把诉求合并到它自己")
+    """Merge a duplicate into another case: it stops (merged) and points at the surviving case; its
+    appellant and the departments that held it are told where it went."""
     appeal, into = _lock_pair(appeal, into)
     access.access_dispatch(actor, appeal)
     access.access_dispatch(actor, into)
+    if appeal.pk == into.pk:
+        fail("into", "不能把诉求合并到它自己")
     require_status(appeal, MERGEABLE, "合并")
     if into.status in (Status.MERGED, Status.REFERRED_OUT):
         raise Conflict(f"目标诉求 {into.number} 当前状态为「{into.get_status_display()}」,不能作为合并目标")
     reason, was = text(reason, "reason", "合并理由"), before(appeal)
     appeal.status, appeal.merged_into, appeal.closed_at = Status.MERGED, into, timezone.now()
     save(appeal, was, actor, "merge", reason=reason, fields=clear_timers(appeal), data={"into": into.number})
+    holders = set(AppealTask.objects.filter(appeal=appeal, round=appeal.round, returned_at__isnull=True)
+                  .values_list("department_id", flat=True))
+    body = f"已与诉求 {into.number} 合并办理:{reason}"
+    notify(appellants(appeal), appeal, "merge", f"已合并至诉求 {into.number}", body)
+    notify(department_staff(holders), appeal, "merge_dept", f"已合并至诉求 {into.number},本件无需再办理", body)
     return appeal
 
 

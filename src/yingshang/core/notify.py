@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -107,7 +108,10 @@ def _notify_queryset(qs, key, title, body, link, category, channels) -> NotifyRe
     if qs.query.is_sliced:  # a sliced queryset cannot be filtered further
         qs = User.objects.filter(pk__in=qs.values("pk"))
     users = qs.filter(is_active=True).values("id")
-    users_sql, users_params = users.query.sql_with_params()
+    try:
+        users_sql, users_params = users.query.sql_with_params()
+    except EmptyResultSet:  # e.g. pk__in=[]: nobody to notify
+        return NotifyResult(recipients=0)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     result = NotifyResult(recipients=users.count())
     if INBOX in channels:
