@@ -189,7 +189,8 @@ def test_validation_error_names_the_field_and_keeps_the_text(org):
     h = client_for(org.users["handler"])
     act(h, appeal, "sign")
     resp = act(h, appeal, "reply", {"result": "", "content": "我的答复草稿"}, follow=False)
-    assert resp.status_code == 400 and "办理结果「」无效" in text(resp) and "我的答复草稿" in text(resp)
+    assert resp.status_code == 400 and "请选择办理结果" in text(resp) and "我的答复草稿" in text(resp)
+    assert "result:" not in text(resp)  # the page shows the sentence, not the API's field code
     assert fresh(appeal).status == Status.SIGNED
     resp = act(h, appeal, "request_extension", {"days": "abc", "reason": "x"}, follow=False)
     assert resp.status_code == 400 and "延期天数必须是 1–30 的整数" in text(resp)

@@ -58,6 +58,16 @@ def text(value, field: str, label: str, *, required: bool = True, limit: int = M
     return value
 
 
+def choice(value, field: str, label: str, choices) -> str:
+    """``value`` if it is one of ``choices``; otherwise a Chinese error naming the field and the options."""
+    if value in choices.values:
+        return value
+    if not value:
+        fail(field, f"请选择{label}")
+    options = "、".join(f"{c.value}({c.label})" for c in choices)
+    fail(field, f"{label}「{value}」无效,可选:{options}")
+
+
 def status_label(value: str) -> str:
     try:
         return Status(value).label

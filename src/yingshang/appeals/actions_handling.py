@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from yingshang.appeals import access, hotline
-from yingshang.appeals.actions import (MAX_TEXT, appellants, before, clear_timers, department_staff,
+from yingshang.appeals.actions import (MAX_TEXT, appellants, before, choice, clear_timers, department_staff,
                                        dispatchers_for, fail, lock, notify, recompute, require_status, save, text)
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealPause, AppealTask, ExtensionStatus, Result,
                                       Satisfaction, Status, TaskRole)
@@ -153,8 +153,7 @@ def do_reply(actor, appeal, result: str, content: str) -> Appeal:
     appeal = lock(appeal)
     access.access_handle(actor, appeal)
     require_status(appeal, WORKING, "答复")
-    if result not in Result.values:
-        fail("result", f"办理结果「{result or ''}」无效,可选:{', '.join(Result.values)}")
+    choice(result, "result", "办理结果", Result)
     content, was, now = text(content, "content", "答复内容", limit=MAX_TEXT), before(appeal), timezone.now()
     appeal.status, appeal.result, appeal.reply, appeal.replied_at = Status.REPLIED, result, content, now
     _lead_task(appeal).update(replied_at=now, content=content)
@@ -173,8 +172,7 @@ def do_rate(actor, appeal, resolved: bool, satisfaction: str, comment: str = "")
     require_status(appeal, (Status.REPLIED,), "评价")
     if not isinstance(resolved, bool):
         fail("resolved", "必须说明问题是否已解决(是/否)")
-    if satisfaction not in Satisfaction.values:
-        fail("satisfaction", f"满意度「{satisfaction or ''}」无效,可选:{', '.join(Satisfaction.values)}")
+    choice(satisfaction, "satisfaction", "满意度", Satisfaction)
     comment, was, now = text(comment, "comment", "评价意见", required=False, limit=2000), before(appeal), timezone.now()
     appeal.rated_resolved, appeal.satisfaction, appeal.rating_comment = resolved, satisfaction, comment
     appeal.rated_at, appeal.closed_at, appeal.status = now, now, Status.CLOSED

@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yingshang.appeals import access, hotline, numbering
-from yingshang.appeals.actions import (MAX_TEXT, appellants, before, clear_timers, department_staff, dispatchers_for,
-                                       fail, lock, log_step, notify, recompute, require_status, save, text)
+from yingshang.appeals.actions import (MAX_TEXT, appellants, before, choice, clear_timers, department_staff,
+                                       dispatchers_for, fail, lock, log_step, notify, recompute, require_status,
+                                       save, text)
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealTask, Category, Channel, ExtensionStatus,
                                       FactorKind, Grade, Status, TaskRole)
 from yingshang.core import phones
@@ -22,12 +23,6 @@ ROUTABLE = (Status.GRADED, Status.RETURNED)
 
 
 # ---------------------------------------------------------------- submission input
-def _choice(value, field: str, label: str, choices) -> str:
-    if value not in choices.values:
-        fail(field, f"{label}「{value or ''}」无效,可选:{', '.join(choices.values)}")
-    return value
-
-
 def _flag(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "on", "yes", "是"}
@@ -71,7 +66,7 @@ def _region(code, enterprise) -> Region:
 
 
 def _channel(actor, value) -> str:
-    channel = _choice(value or Channel.PORTAL, "channel", "来源渠道", Channel)
+    channel = choice(value or Channel.PORTAL, "channel", "来源渠道", Channel)
     self_service = actor is None or actor.role == Role.ENTERPRISE
     if self_service and channel not in SELF_CHANNELS:
         fail("channel", "企业和公众只能通过网上平台提交诉求")
@@ -104,10 +99,10 @@ def _check_external_ref(actor, fields: dict) -> None:
 
 def _fields(actor, data: dict) -> dict:
     """The validated columns of a new case (each error names its field)."""
-    category = _choice(data.get("category"), "category", "类别", Category)
+    category = choice(data.get("category"), "category", "类别", Category)
     factor = data.get("factor_kind") or ""
     if category == Category.FACTOR_SUPPLY:
-        factor = _choice(factor, "factor_kind", "要素类别", FactorKind)
+        factor = choice(factor, "factor_kind", "要素类别", FactorKind)
     elif factor:
         fail("factor_kind", "只有「要素保障」类诉求需要填写要素类别")
     enterprise = _enterprise(actor, data.get("enterprise_uscc"))

@@ -92,7 +92,7 @@ def _submit(user, values: dict, key: str, files) -> Appeal:
 
 def _form_context(user, values: dict, key: str, error: DomainError | None = None) -> dict:
     staff = user is not None and user.role != Role.ENTERPRISE
-    return {"values": values, "key": key, "error": error.message if error else "",
+    return {"values": values, "key": key, "error": error.plain_message if error else "",
             "errors": error.fields if error else {}, "regions": _regions(), "categories": Category.choices,
             "factor_kinds": FactorKind.choices, "channels": Channel.choices, "pick_channel": staff,
             "fixed_enterprise": user is not None and user.role == Role.ENTERPRISE, "anonymous": user is None,

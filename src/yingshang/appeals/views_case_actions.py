@@ -138,7 +138,7 @@ def run_step(request: HttpRequest, appeal: Appeal, name: str, call, success: str
         from yingshang.appeals.views_case import render_case  # lazily: views_case imports this module
 
         access.access_appeal_read(request.user, appeal)  # the error page shows the case: readers only
-        error = {"action": name, "message": exc.message, "fields": exc.fields}
+        error = {"action": name, "message": exc.plain_message, "fields": exc.fields}
         return render_case(request, appeal, error=error, posted=request.POST, status=exc.status)
     messages.success(request, success)
     return redirect("appeals:detail", pk=appeal.pk)

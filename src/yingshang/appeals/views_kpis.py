@@ -32,7 +32,7 @@ def _param(request: HttpRequest, name: str, default: str = "") -> str:
 
 def _error(exc: DomainError) -> dict:
     """The page's error block: the message and each field's reason."""
-    return {"error": exc.message,
+    return {"error": exc.plain_message,
             "error_fields": [(FIELD_LABELS.get(name, name), reason) for name, reason in exc.fields.items()]}
 
 

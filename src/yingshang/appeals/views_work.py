@@ -268,7 +268,7 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
         result = actions.do_dispatch_many(request.user, ids, department, co,
                                           request.POST.get("grade", "").strip() or None)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.plain_message)
         return back
     _bulk_messages(request, result)
     return back

@@ -1,6 +1,12 @@
 """Domain errors: raised by actions and access checks, rendered as ``{"error": {...}}`` by the API."""
 from __future__ import annotations
 
+import re
+
+# "contact_phone: 联系电话格式不正确" — API messages lead with the field's code; pages show the field
+# next to its input and want the Chinese sentence alone.
+_FIELD_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*: ")
+
 
 def shorten(text: str, limit: int = 40) -> str:
     """A client's value as echoed in a message, cut short: a 10,000-character value is not a message."""
@@ -19,6 +25,11 @@ class DomainError(Exception):
         self.fields = fields or {}
         if code:
             self.code = code
+
+    @property
+    def plain_message(self) -> str:
+        """The message without a leading ``field:`` code (for pages)."""
+        return _FIELD_PREFIX.sub("", self.message)
 
     def as_dict(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
