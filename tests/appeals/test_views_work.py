@@ -447,3 +447,12 @@ def test_reviews_list_pending_samples_and_checked_ones(org):
     after = c.get("/appeals/reviews/")
     assert after.context["result"]["total"] == 0 and [r.appeal_id for r in after.context["checked"]] == [case.pk]
     assert "通过" in text(after)
+
+
+def test_the_pool_opens_on_unfinished_cases_and_all_is_one_choice_away(org):
+    from tests.appeals.support_actions import closed
+
+    done, waiting = closed(org), submit(org)
+    d = client_for(org.users["dispatcher"])
+    assert ids(d.get("/appeals/pool/")) == [waiting.pk]
+    assert set(ids(d.get("/appeals/pool/", {"status": ""}))) == {done.pk, waiting.pk}

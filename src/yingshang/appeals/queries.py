@@ -100,3 +100,32 @@ def page_of(qs, page: int, serialise) -> dict:
     pages = max(1, math.ceil(total / PER_PAGE))
     rows = list(qs[(page - 1) * PER_PAGE: page * PER_PAGE])
     return {"total": total, "page": page, "pages": pages, "items": [serialise(r) for r in rows]}
+
+
+# ---------------------------------------------------------------- departments to route to
+def department_options(user, *, active_only: bool = True) -> list:
+    """Departments in the user's scope or above it (a county case may go to a city bureau)."""
+    from yingshang.core.access import scope_prefix
+    from yingshang.core.models import Department
+
+    prefix = scope_prefix(user)
+    qs = Department.objects.filter(is_active=True) if active_only else Department.objects.all()
+    if prefix:
+        above = [prefix[:n] for n in range(1, len(prefix) + 1)]
+        qs = qs.filter(Q(region__code__startswith=prefix) | Q(region__prefix__in=above))
+    return list(qs.select_related("region").order_by("region_id", "code"))
+
+
+def department_groups(departments: list, near: str = "") -> list[tuple[str, list]]:
+    """Departments grouped by their region (市直 bureaus under the city's name), the groups whose region
+    contains ``near`` (the case's region: its county, then its city) first, the rest by region code."""
+    groups: dict[str, tuple[str, list]] = {}
+    prefixes: dict[str, str] = {}
+    for d in departments:
+        groups.setdefault(d.region_id, (d.region.name, []))[1].append(d)
+        prefixes[d.region_id] = d.region.prefix
+
+    def rank(code: str) -> tuple:
+        return (0, -len(prefixes[code])) if near.startswith(prefixes[code]) else (1, code)
+
+    return [groups[code] for code in sorted(groups, key=rank)]

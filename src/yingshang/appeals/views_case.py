@@ -21,11 +21,11 @@ from yingshang.appeals.actions_followup import MAX_ATTACHMENTS
 from yingshang.appeals.api import BASE, appeal_out
 from yingshang.appeals.models import (OPEN_STATUSES, Appeal, Category, Channel, EscalationLevel,
                                       ExtensionStatus, FactorKind, Grade, Result, Satisfaction, Status)
-from yingshang.appeals.queries import countdown, is_overdue
+from yingshang.appeals.queries import countdown, department_groups, department_options, is_overdue
 from yingshang.appeals.similar import Candidate, SimilarIndex
 from yingshang.appeals.views_case_actions import available_actions, co_task, reopen_window_end
 from yingshang.core.errors import DomainError
-from yingshang.core.models import AuditAction, AuditLog, Department, Region, RegionLevel, Role
+from yingshang.core.models import AuditAction, AuditLog, Region, RegionLevel, Role
 from yingshang.core.uploads import ACCEPT, ALLOWED_TEXT
 
 SUBMIT_FIELDS = ("title", "content", "category", "factor_kind", "region_code", "enterprise_uscc", "contact_name",
@@ -218,13 +218,13 @@ def _reveals(user, appeal: Appeal) -> list:
     return list(AuditLog.objects.for_object(appeal).filter(action=AuditAction.READ_PERSONAL)[:20])
 
 
-def _action_choices(names: list[str], appeal: Appeal) -> dict:
+def _action_choices(user, names: list[str], appeal: Appeal) -> dict:
     """Option lists the panel's forms need (only what is shown)."""
     out: dict = {}
     if {"grade"} & set(names):
         out["grades"] = Grade.objects.filter(is_active=True)
-    if {"dispatch", "arbitrate"} & set(names):
-        out["departments"] = Department.objects.filter(is_active=True).select_related("region")
+    if {"dispatch", "arbitrate"} & set(names):  # the case's county first, then the city's bureaus
+        out["department_groups"] = department_groups(department_options(user), appeal.region_id)
     if "reply" in names:
         out["results"] = Result.choices
     if "rate" in names:
@@ -246,7 +246,7 @@ def case_context(request: HttpRequest, appeal: Appeal, *, revealed: bool = False
             "can_reveal": not plain and not revealed, "revealed": revealed, "reveals": _reveals(user, appeal),
             "tasks": case["tasks"], "co_task": co_task(user, appeal), "reopen_until": reopen_window_end(appeal),
             "escalation": EscalationLevel(appeal.escalation_level).label, "accept": ACCEPT, "allowed": ALLOWED_TEXT,
-            "review": appeal.reviews.filter(round=appeal.round).first(), **_action_choices(names, appeal)}
+            "review": appeal.reviews.filter(round=appeal.round).first(), **_action_choices(user, names, appeal)}
 
 
 def render_case(request: HttpRequest, appeal: Appeal, *, error: dict | None = None, posted=None,

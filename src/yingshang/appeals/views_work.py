@@ -21,11 +21,11 @@ from django.views.decorators.http import require_POST
 from yingshang.appeals import access, actions, deadlines
 from yingshang.appeals.clock import SHANGHAI
 from yingshang.appeals.models import Appeal, Channel, Grade, OPEN_STATUSES, Status
-from yingshang.appeals.queries import (MAX_PAGE, RUNNING, countdown, due_soon_limit, filter_pool, is_overdue,
+from yingshang.appeals.queries import (MAX_PAGE, RUNNING, countdown, department_groups, department_options, due_soon_limit, filter_pool, is_overdue,
                                        page_of)
 from yingshang.core.access import access_role, scope_prefix
 from yingshang.core.errors import DomainError, shorten
-from yingshang.core.models import Department, Region, RegionLevel, Role
+from yingshang.core.models import Region, RegionLevel, Role
 
 ROW_RELATED = ("region", "grade", "department")
 POOL_ROLES = (Role.DISPATCHER, Role.LEADER, Role.EVALUATOR, Role.ADMIN)
@@ -138,19 +138,6 @@ def by_due(qs):
 
 
 # ---------------------------------------------------------------- scope options
-def _ancestor_prefixes(prefix: str) -> list[str]:
-    return [prefix[:n] for n in range(1, len(prefix) + 1)]
-
-
-def department_options(user, *, active_only: bool = True):
-    """Departments in the user's scope or above it (a county case may go to a city bureau)."""
-    prefix = scope_prefix(user)
-    qs = Department.objects.filter(is_active=True) if active_only else Department.objects.all()
-    if prefix:
-        qs = qs.filter(Q(region__code__startswith=prefix) | Q(region__prefix__in=_ancestor_prefixes(prefix)))
-    return list(qs.order_by("region_id", "code"))
-
-
 def county_options(user) -> list[Region]:
     """The counties of the user's scope (the region filter)."""
     return list(Region.objects.filter(level=RegionLevel.COUNTY).within(scope_prefix(user)).order_by("code"))
@@ -179,7 +166,10 @@ def home(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- the pool
 def _pool_filters(params: Params, user) -> dict:
     statuses = (*Status.values, "open")
-    return {"status": params.choice("status", "状态", statuses),
+    if "status" not in params.data:  # first visit: the cases still to be done (全部 is one click away)
+        params.values["status"] = "open"
+    status = params.choice("status", "状态", statuses) if "status" in params.data else "open"
+    return {"status": status,
             "overdue": yes_no(params, "overdue", "逾期"),
             "due_soon": params.choice("due_soon", "即将到期", ("1",)) == "1",
             "grade": params.choice("grade", "等级", [g.code for g in Grade.objects.all()]),
@@ -214,7 +204,7 @@ def pool(request: HttpRequest) -> HttpResponse:
            "grades": grade_options(), "departments": department_options(user, active_only=False),
            "counties": county_options(user), "here": f"{request.path}?{params.query()}",
            "sort_due": params.query(order="due", page=None), "sort_new": params.query(order="new", page=None),
-           "dispatch_departments": department_options(user) if can_dispatch else []}
+           "dispatch_groups": department_groups(department_options(user)) if can_dispatch else []}
     ctx["partial"] = is_htmx_for(request, "pool-list")
     return render(request, "appeals/work/_pool_list.html" if ctx["partial"] else "appeals/work/pool.html", ctx)
 
