@@ -19,8 +19,8 @@ from pydantic import ConfigDict, StrictBool, StrictInt
 from yingshang.appeals import access, actions, deadlines, public
 from yingshang.appeals.queries import (MAX_PAGE, choice_param, code_name, countdown, filter_pool,
                                        is_overdue, label, page_of)
-from yingshang.appeals.models import (ACTION_LABELS, Appeal, AppealAttachment, AppealExtension, AppealTask,
-                                      Category, Channel, EscalationLevel, Result, Satisfaction, Status)
+from yingshang.appeals.models import (ACTION_LABELS, APPELLANT_STEPS, Appeal, AppealAttachment, AppealExtension,
+                                      AppealTask, Category, Channel, EscalationLevel, Result, Satisfaction, Status)
 from yingshang.core.apiauth import PUBLIC_AUTH
 from yingshang.core.errors import NotFound, ValidationFailed, shorten
 from yingshang.core.i18n_errors import ERRORS, ErrorOut
@@ -259,9 +259,14 @@ def row_out(appeal: Appeal) -> dict:
 def _event_out(e, scrub) -> dict:
     return {"at": e.at, "action": e.action, "action_label": ACTION_LABELS.get(e.action, e.action),
             "from_status": e.from_status, "to_status": e.to_status,
-            "actor_role": e.actor.get_role_display() if e.actor_id else "",
-            "department": e.department.name if e.department_id else None, "reason": scrub(e.reason),
+            "actor_role": e.actor.get_role_display() if e.actor_id else ("公众(匿名)" if e.action == "submit" else ""),
+            "department": _step_department(e), "reason": scrub(e.reason),
             "data": _scrub_data(e.data, scrub)}
+
+
+def _step_department(e) -> str | None:
+    """The department a step concerns; none for the appellant's own steps (submitting, rating)."""
+    return e.department.name if e.department_id and e.action not in APPELLANT_STEPS else None
 
 
 def _scrub_data(data, scrub):

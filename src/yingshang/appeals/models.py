@@ -88,6 +88,8 @@ ACTION_LABELS = {"submit": "提交", "grade": "定级", "dispatch": "交办", "r
                  "reply": "答复", "rate": "评价", "reopen": "重办", "close": "办结", "review": "回头看",
                  "merge": "合并", "refer": "转出", "escalate": "督办升级",
                  "sign_task": "协办签收", "reply_task": "协办意见", "attach": "上传附件"}
+# Steps the appellant takes: the timeline names no department on them.
+APPELLANT_STEPS = frozenset({"submit", "rate"})
 
 
 class Grade(models.Model):

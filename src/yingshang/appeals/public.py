@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q
 
-from yingshang.appeals.models import ACTION_LABELS, Appeal, AppealEvent, Category, Result, Satisfaction, Status
+from yingshang.appeals.models import ACTION_LABELS, APPELLANT_STEPS, Appeal, AppealEvent, Category, Result, Satisfaction, Status
 from yingshang.appeals.queries import PER_PAGE, code_name, label
 from yingshang.core.redact import redact
 
@@ -60,7 +60,8 @@ def public_out(appeal: Appeal) -> dict:
             "reply": scrub(appeal.reply), "satisfaction_label": label(Satisfaction, appeal.satisfaction),
             "timeline": [{"at": e.at, "action": e.action, "action_label": ACTION_LABELS.get(e.action, e.action),
                           "status_label": label(Status, e.to_status),
-                          "department": e.department.name if e.department_id else None, "reason": scrub(e.reason)}
+                          "department": e.department.name if e.department_id and e.action not in APPELLANT_STEPS
+                          else None, "reason": scrub(e.reason)}
                          for e in events]}
 
 
