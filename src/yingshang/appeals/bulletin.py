@@ -70,6 +70,7 @@ class RankedUnit:
 class LateCase:
     appeal_id: int
     number: str
+    round: int  # 办理轮次: a reopened case can be late in two rounds
     title: str
     department: str
     due_date: dt.date
@@ -273,7 +274,8 @@ def _due(task: dict, firsts: dict, pauses: dict, extensions: dict, cal) -> clock
 
 
 def _late_case(task: dict, due: clock.Due, replied_on: dt.date | None, until: dt.date, cal) -> LateCase:
-    return LateCase(task["appeal_id"], task["appeal__number"], redact(task["appeal__title"]), task["department__name"],
+    return LateCase(task["appeal_id"], task["appeal__number"], task["round"], redact(task["appeal__title"]),
+                    task["department__name"],
                     due.date, replied_on, cal.between(due.date, until).workdays)
 
 
@@ -293,8 +295,11 @@ def overdue_rounds(start: dt.datetime, cutoff: dt.datetime, prefix: str) -> tupl
                 late.append(_late_case(task, due, clock.local_date(replied), clock.local_date(replied), cal))
         elif due.deadline <= cutoff:
             still_open.append(_late_case(task, due, None, last_day, cal))
-    order = lambda c: (-c.overdue_workdays, c.number)  # noqa: E731
-    return sorted(still_open, key=order), sorted(late, key=order)
+    # Criticism names cases overdue by at least one working day (a Saturday reply after a Friday deadline
+    # still counts against the 按期办结率, but is not listed).
+    order = lambda c: (-c.overdue_workdays, c.number, c.round)  # noqa: E731
+    listed = lambda cases: sorted((c for c in cases if c.overdue_workdays > 0), key=order)  # noqa: E731
+    return listed(still_open), listed(late)
 
 
 # ---------------------------------------------------------------- ratings, escalations, dispatches

@@ -80,7 +80,8 @@ def _ranking_rows(b: Bulletin) -> list[list]:
 
 
 def _late_rows(cases, with_reply: bool) -> list[list]:
-    return [[c.number, c.title, c.department, c.due_date, *([c.replied_on] if with_reply else []), c.overdue_workdays]
+    return [[c.number, c.round, c.title, c.department, c.due_date, *([c.replied_on] if with_reply else []),
+             c.overdue_workdays]
             for c in cases]
 
 
@@ -102,10 +103,10 @@ def _overview_sheets(book, b: Bulletin) -> None:
 
 def _criticism_sheets(book, b: Bulletin) -> None:
     """超期未办结, 逾期答复, 不满意诉求 and 督办约谈: one row per case (number and title only)."""
-    _sheet(book, "超期未办结", ["编号", "标题", "主办单位", "办理期限", "超期工作日"], _late_rows(b.open_overdue, False),
-           [20, 48, 30, 12, 12], {4: DATE})
-    _sheet(book, "逾期答复", ["编号", "标题", "主办单位", "办理期限", "答复日期", "超期工作日"],
-           _late_rows(b.late_replies, True), [20, 48, 30, 12, 12, 12], {4: DATE, 5: DATE})
+    _sheet(book, "超期未办结", ["编号", "轮次", "标题", "主办单位", "办理期限", "超期工作日"],
+           _late_rows(b.open_overdue, False), [20, 6, 48, 30, 12, 12], {5: DATE})
+    _sheet(book, "逾期答复", ["编号", "轮次", "标题", "主办单位", "办理期限", "答复日期", "超期工作日"],
+           _late_rows(b.late_replies, True), [20, 6, 48, 30, 12, 12, 12], {5: DATE, 6: DATE})
     _sheet(book, "不满意诉求", ["编号", "标题", "承办单位", "评价日期", "企业认为已解决"],
            [[c.number, c.title, c.department, c.rated_on, "是" if c.resolved else "否"] for c in b.unsatisfied],
            [20, 48, 30, 12, 14], {4: DATE})
