@@ -358,3 +358,16 @@ def test_similar_cases_for_the_public_are_disclosed_and_redacted(org):
     own = text(client_for(org.users["enterprise"]).post(
         "/appeals/new/similar/", {"title": "用电增容申请未办理", "content": "园区企业用电增容"}))
     assert hidden.number in own and f"/appeals/{hidden.pk}/" in own
+
+
+def test_the_reply_form_names_co_departments_that_have_not_answered(org, co_handler):
+    ensure_grades()
+    appeal = submitted(org)
+    d = org.users["dispatcher"]
+    actions.do_grade(d, appeal, "normal")
+    actions.do_dispatch(d, appeal, org.market.code, [co_handler.department.code])
+    actions.do_sign(org.users["handler"], appeal)
+    page = text(client_for(org.users["handler"]).get(f"/appeals/{appeal.pk}/"))
+    assert "协办单位尚未提交意见" in page and co_handler.department.name in page
+    actions.do_reply_task(co_handler, appeal, "已核实用地手续")
+    assert "协办单位尚未提交意见" not in text(client_for(org.users["handler"]).get(f"/appeals/{appeal.pk}/"))

@@ -234,6 +234,12 @@ def _action_choices(user, names: list[str], appeal: Appeal) -> dict:
     return out
 
 
+def _co_pending(case: dict, appeal: Appeal) -> list[dict]:
+    """Co-handling tasks of the current round still without their part (the lead should wait for them)."""
+    return [t for t in case["tasks"] if t["role"] == "co" and t["round"] == appeal.round
+            and not t["replied_at"] and not t["returned_at"]]
+
+
 def case_context(request: HttpRequest, appeal: Appeal, *, revealed: bool = False) -> dict:
     """Everything the case page shows for the current user."""
     user = request.user
@@ -244,7 +250,7 @@ def case_context(request: HttpRequest, appeal: Appeal, *, revealed: bool = False
             "panel": [n for n in names if n != "attach"],
             "status_css": STATUS_CSS.get(appeal.status, "badge-computed"), "plain": plain or revealed,
             "can_reveal": not plain and not revealed, "revealed": revealed, "reveals": _reveals(user, appeal),
-            "tasks": case["tasks"], "co_task": co_task(user, appeal), "reopen_until": reopen_window_end(appeal),
+            "tasks": case["tasks"], "co_task": co_task(user, appeal), "co_pending": _co_pending(case, appeal), "reopen_until": reopen_window_end(appeal),
             "escalation": EscalationLevel(appeal.escalation_level).label, "accept": ACCEPT, "allowed": ALLOWED_TEXT,
             "review": appeal.reviews.filter(round=appeal.round).first(), **_action_choices(user, names, appeal)}
 
