@@ -51,7 +51,7 @@ def test_reworded_arrears_complaint_by_same_enterprise_ranks_first(index):
     result = index.suggest(REWORDED_ARREARS)
     assert result[0].case_id == 101
     assert {"同一企业", "同一区县", "同类诉求"} <= set(result[0].reasons)
-    assert result[0].reasons[-1] == f"内容相似度 {result[0].text_score:.2f}"
+    assert result[0].reasons[-1] == f"内容相似 {result[0].text_score:.0%}"
     assert result[0].text_score >= 0.35  # the text alone would already suggest it
 
 

@@ -235,7 +235,7 @@ class SimilarIndex:
 
     def _suggestion(self, i, score, text, ent, cty, cat) -> Suggestion:
         reasons = [label for flag, label in ((ent, "同一企业"), (cty, "同一区县"), (cat, "同类诉求")) if flag]
-        reasons.append(f"内容相似度 {text:.2f}")
+        reasons.append(f"内容相似 {text:.0%}")
         return Suggestion(self._cands[i].case_id, round(float(score), 4), tuple(reasons), round(float(text), 4))
 
 
