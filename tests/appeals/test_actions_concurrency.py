@@ -67,3 +67,14 @@ def test_concurrent_distinct_submissions_get_distinct_numbers(org):
     calls = [lambda i=i: actions.do_submit_appeal(user, payload(org, title=f"问题{i}")) for i in range(4)]
     results, errors = _race(*calls)
     assert errors == [] and len({a.number for a in results}) == 4
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_many_submissions_at_once_get_consecutive_numbers_without_failing(org):
+    user = org.users["enterprise"]
+    calls = [lambda i=i: actions.do_submit_appeal(user, payload(org, title=f"并发提交第{i}件")) for i in range(8)]
+    results, errors = _race(*calls)
+    assert errors == [] and len(results) == 8
+    serials = sorted(int(a.number.rsplit("-", 1)[1]) for a in results)
+    assert serials == list(range(serials[0], serials[0] + 8))

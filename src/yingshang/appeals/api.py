@@ -150,6 +150,7 @@ class AppealOut(AppealRow):
 
 class AppealPage(Schema):
     total: int
+    total_capped: bool = Field(False, description="总数超过 10000 时只计到 10000")
     page: int
     pages: int
     items: list[AppealRow]

@@ -51,6 +51,7 @@ class PublicAppeal(Schema):
 
 class PublicPage(Schema):
     total: int
+    total_capped: bool = False
     page: int
     pages: int
     items: list[PublicAppeal]

@@ -61,6 +61,11 @@ OPEN_STATUSES = (Status.SUBMITTED, Status.GRADED, Status.DISPATCHED, Status.RETU
                  Status.IN_PROGRESS, Status.PAUSED, Status.REPLIED)
 
 
+# Not on the public board: a submission the dispatcher has not routed may be anything (redaction cannot
+# catch a bare name); merged duplicates live on in the case they were merged into.
+NOT_PUBLIC = (Status.SUBMITTED, Status.GRADED, Status.MERGED)
+
+
 class Result(models.TextChoices):
     RESOLVED = "resolved", _("已解决")
     EXPLAINED = "explained", _("已解释说明,暂不能解决")
@@ -186,7 +191,14 @@ class Appeal(models.Model):
                    models.Index(fields=["department", "status", "due_at"], name="appeal_dept_queue_idx"),
                    models.Index(fields=["region", "status"], name="appeal_region_idx"),
                    models.Index(fields=["disclose", "status", "created_at"], name="appeal_public_idx"),
-                   models.Index(fields=["enterprise", "created_at"], name="appeal_enterprise_idx")]
+                   models.Index(fields=["enterprise", "created_at"], name="appeal_enterprise_idx"),
+                   # The pool's orders (newest, by deadline) and the public board walk these instead of sorting.
+                   models.Index(fields=["-created_at", "-id"], name="appeal_created_idx"),
+                   models.Index(fields=["due_at", "id"], name="appeal_due_order_idx"),
+                   models.Index(fields=["due_at", "id"], name="appeal_open_due_idx",
+                                condition=models.Q(status__in=OPEN_STATUSES)),
+                   models.Index(fields=["-created_at", "-id"], name="appeal_board_idx",  # = public.public_qs()
+                                condition=models.Q(disclose=True) & ~models.Q(status__in=NOT_PUBLIC))]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
@@ -267,7 +279,8 @@ class AppealEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["appeal", "at"], name="appeal_event_idx")]
+        indexes = [models.Index(fields=["appeal", "at"], name="appeal_event_idx"),
+                   models.Index(fields=["action", "at"], name="appeal_event_action_idx")]  # KPIs of a period
 
 
 class AppealEscalation(models.Model):
@@ -334,3 +347,11 @@ class AppealOutbound(models.Model):
         verbose_name = verbose_name_plural = _("12345 回传")
         constraints = [models.UniqueConstraint(fields=["appeal", "kind", "round"], name="appeal_outbound_once")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="appeal_outbound_due_idx")]
+
+
+class AppealDaySerial(models.Model):
+    """The last case number handed out on a day: one row per day, incremented under its row lock, so that
+    concurrent submissions get consecutive numbers without retrying (``numbering.next_number``)."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField()

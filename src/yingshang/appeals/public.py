@@ -3,14 +3,10 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q
 
-from yingshang.appeals.models import ACTION_LABELS, APPELLANT_STEPS, Appeal, AppealEvent, Category, Result, Satisfaction, Status
+from yingshang.appeals.models import (ACTION_LABELS, APPELLANT_STEPS, NOT_PUBLIC, Appeal, AppealEvent, Category,
+                                      Result, Satisfaction, Status)
 from yingshang.appeals.queries import PER_PAGE, code_name, label
 from yingshang.core.redact import redact
-
-
-# Not yet on the board: a submission the dispatcher has not routed may be anything (redaction cannot
-# catch a bare name); merged duplicates live on in the case they were merged into.
-NOT_PUBLIC = (Status.SUBMITTED, Status.GRADED, Status.MERGED)
 
 
 def public_qs():

@@ -14,6 +14,7 @@ from yingshang.core.errors import ValidationFailed, shorten
 
 PER_PAGE = 50
 MAX_PAGE = 2000  # offset pagination stays bounded; deeper reads narrow the filters
+COUNT_CAP = 10_000  # lists say "10,000+" beyond this
 # Statuses in which the department holds the case and the deadline runs (overdue / due soon apply).
 RUNNING = (Status.DISPATCHED, Status.RETURNED, Status.SIGNED, Status.IN_PROGRESS)
 
@@ -64,6 +65,12 @@ def choice_param(value: str, field: str, choices, extra: tuple = ()) -> str:
     return value
 
 
+def page_number(value, last: int = MAX_PAGE) -> int:
+    """A page number from a query string: 1 for anything unusable, at most ``last``."""
+    text = str(value or "").strip()
+    return min(int(text), last) if text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
+
+
 def due_soon_limit(now: dt.datetime) -> dt.datetime:
     """End of the next working day: cases due by then are 'due soon'."""
     from yingshang.workcal.calendar import get_calendar
@@ -94,12 +101,18 @@ def filter_pool(qs, status, overdue, due_soon, grade, channel, department, regio
     return qs
 
 
-def page_of(qs, page: int, serialise) -> dict:
-    """One page (``PER_PAGE`` rows) with the total and the page count."""
-    total = qs.count()
-    pages = max(1, math.ceil(total / PER_PAGE))
-    rows = list(qs[(page - 1) * PER_PAGE: page * PER_PAGE])
-    return {"total": total, "page": page, "pages": pages, "items": [serialise(r) for r in rows]}
+def page_of(qs, page: int, serialise, per_page: int = PER_PAGE) -> dict:
+    """One page (``per_page`` rows), the total counted up to ``COUNT_CAP`` (``total_capped`` beyond: an
+    exact count of a million rows costs a scan per request), the page count. The page's ids come from
+    the narrow ordered query (an index walk), then only those rows are loaded with their joins."""
+    plain = qs.prefetch_related(None)
+    counted = plain.order_by()[:COUNT_CAP + 1].count()
+    total = min(counted, COUNT_CAP)
+    ids = list(plain.values_list("pk", flat=True)[(page - 1) * per_page: page * per_page])
+    rank = {pk: i for i, pk in enumerate(ids)}
+    rows = sorted(qs.filter(pk__in=ids), key=lambda row: rank[row.pk])
+    return {"total": total, "total_capped": counted > COUNT_CAP, "page": page,
+            "pages": max(1, math.ceil(total / per_page)), "items": [serialise(r) for r in rows]}
 
 
 # ---------------------------------------------------------------- departments to route to

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET
 from yingshang.appeals import public
 from yingshang.appeals.numbering import PREFIX as NUMBER_PREFIX
 from yingshang.appeals.models import Appeal, Category, Result, Status
-from yingshang.appeals.queries import label
+from yingshang.appeals.queries import label, page_number, page_of
 from yingshang.core.models import Region, RegionLevel
 
 PER_PAGE = 20
@@ -62,9 +61,12 @@ def board(request: HttpRequest) -> HttpResponse:
     """诉求公开栏: disclosed cases with search (q), category and county filters, paginated."""
     counties = list(Region.objects.filter(level=RegionLevel.COUNTY).order_by("code"))
     f = _filters(request, counties)
-    page = Paginator(_query(f), PER_PAGE).get_page(request.GET.get("page"))
+    qs = _query(f)
+    result = page_of(qs, page_number(request.GET.get("page")), _row, per_page=PER_PAGE)
+    if result["page"] > result["pages"]:  # past the end: the last page
+        result = page_of(qs, result["pages"], _row, per_page=PER_PAGE)
     base = {k: f[k] for k in ("q", "category", "county") if f[k]}
-    ctx = {"f": f, "page": page, "rows": [_row(a) for a in page], "counties": counties,
+    ctx = {"f": f, "result": result, "rows": result["items"], "counties": counties,
            "categories": Category.choices, "query": urlencode(base)}
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "board-list"
     return render(request, "appeals/public/_list.html" if partial else "appeals/public/board.html", ctx)
