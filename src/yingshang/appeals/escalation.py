@@ -23,6 +23,7 @@ from django.utils import timezone
 from yingshang.appeals import clock, deadlines
 from yingshang.appeals.models import Appeal, AppealEscalation, AppealEvent
 from yingshang.core import audit, notify
+from yingshang.core.bulk import update_rows
 from yingshang.core.models import AuditAction, Role, User
 from yingshang.workcal.calendar import get_calendar
 
@@ -162,7 +163,7 @@ def _notify(fired: list[Fired]) -> int:
 
 # ---------------------------------------------------------------- the sweep
 def _advance(cases: list[Appeal], targets: dict[int, int], now: dt.datetime, cal) -> None:
-    """Store the reached level and the next timer of every claimed case (one bulk UPDATE)."""
+    """Store the reached level and the next timer of every claimed case (one batch of UPDATEs)."""
     for appeal in cases:
         appeal.escalation_level = targets.get(appeal.pk, appeal.escalation_level)
         try:
@@ -170,7 +171,7 @@ def _advance(cases: list[Appeal], targets: dict[int, int], now: dt.datetime, cal
         except ValueError:
             log.exception("诉求 %s 的时钟数据有误,%s 后重试", appeal.number, RETRY_BROKEN)
             appeal.next_escalation_at = now + RETRY_BROKEN
-    Appeal.objects.bulk_update(cases, ["escalation_level", *deadlines.CLOCK_FIELDS], batch_size=1000)
+    update_rows(cases, ["escalation_level", *deadlines.CLOCK_FIELDS])
 
 
 def _targets(cases: list[Appeal], now: dt.datetime, cal) -> dict[int, int]:

@@ -61,3 +61,17 @@ def db_adapter() -> Callable[[Any], Any]:
 def db_value(value: Any) -> Any:
     """One value adapted for the current backend (see ``db_adapter``)."""
     return db_adapter()(value)
+
+
+def update_rows(objs: list, fields: list[str]) -> None:
+    """Write ``fields`` of each model instance with one parameterised UPDATE per row, sent as a batch
+    (``executemany``): much cheaper than ``bulk_update``'s CASE WHEN expressions for thousands of rows."""
+    if not objs:
+        return
+    meta, quote = objs[0]._meta, connection.ops.quote_name
+    columns = [meta.get_field(f) for f in fields]
+    sql = (f"UPDATE {quote(meta.db_table)} SET " + ", ".join(f"{quote(c.column)} = %s" for c in columns)
+           + f" WHERE {quote(meta.pk.column)} = %s")
+    params = [[c.get_db_prep_save(getattr(o, c.attname), connection) for c in columns] + [o.pk] for o in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
