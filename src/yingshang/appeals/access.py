@@ -4,7 +4,7 @@ the ``access_*`` role checks inside their lock."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 
 from yingshang.core.access import in_scope
 from yingshang.core.models import Role
@@ -68,8 +68,10 @@ def visible_appeals(user, qs: QuerySet) -> QuerySet:
             return qs.none()
         from yingshang.appeals.models import AppealTask
 
-        tasks = AppealTask.objects.filter(appeal_id=OuterRef("pk"), department_id=user.department_id)
-        return qs.filter(Q(department_id=user.department_id) | Exists(tasks))
+        # Every dispatch writes a task for its department (lead or co), so "our case" = "we have a task on
+        # it": one semi-join on the task index instead of an OR that defeats the case indexes.
+        tasks = AppealTask.objects.filter(department_id=user.department_id).values("appeal_id")
+        return qs.filter(pk__in=tasks)
     return qs.filter(submitted_by_id=user.pk)
 
 

@@ -198,7 +198,10 @@ class Appeal(models.Model):
                    models.Index(fields=["due_at", "id"], name="appeal_open_due_idx",
                                 condition=models.Q(status__in=OPEN_STATUSES)),
                    models.Index(fields=["-created_at", "-id"], name="appeal_board_idx",  # = public.public_qs()
-                                condition=models.Q(disclose=True) & ~models.Q(status__in=NOT_PUBLIC))]
+                                condition=models.Q(disclose=True) & ~models.Q(status__in=NOT_PUBLIC)),
+                   models.Index(fields=["category", "-created_at"], name="appeal_board_cat_idx",
+                                condition=models.Q(disclose=True) & ~models.Q(status__in=NOT_PUBLIC)),
+                   models.Index(fields=["channel", "-created_at"], name="appeal_channel_idx")]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
