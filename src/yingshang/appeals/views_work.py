@@ -61,7 +61,7 @@ class Params:
         """Free text cut to ``limit`` characters (a longer one is reported)."""
         value = self._raw(name)
         if len(value) > limit:
-            self.errors[label] = f"不能超过 {limit} 个字符,已截断"
+            self.errors[label] = f"不能超过 {limit} 个字符(已截断)"
             value = value[:limit]
         self.values[name] = value
         return value
@@ -287,7 +287,7 @@ def parse_month(params: Params) -> tuple[int, int]:
         if not (2000 <= year <= 2100 and 1 <= month <= 12 and (not value or len(value) == 7)):
             raise ValueError
     except ValueError:
-        params.errors["月份"] = f"「{shorten(value, 20)}」格式应为 YYYY-MM,已显示本月"
+        params.errors["月份"] = f"「{shorten(value, 20)}」格式应为 YYYY-MM(显示本月)"
         year, month = today.year, today.month
     params.values["month"] = f"{year:04d}-{month:02d}"
     return year, month
