@@ -139,4 +139,5 @@ def access_attach(user, appeal) -> None:
 
 def sees_contact_plainly(user, appeal) -> bool:
     """Appellants and the submitter see their own contact data; staff see it masked and reveal it (audited)."""
-    return is_appellant(user, appeal) or bool(appeal.submitted_by_id and appeal.submitted_by_id == getattr(user, "pk", None))
+    submitter = bool(appeal.submitted_by_id) and appeal.submitted_by_id == getattr(user, "pk", None)
+    return is_appellant(user, appeal) or submitter

@@ -383,7 +383,8 @@ def submit_appeal(request, payload: SubmitIn,
     return HttpStatus(201 if created else 200, out)
 
 
-# ---------------------------------------------------------------- bulk dispatch (before /appeals/{appeal_id}: path order)
+# ---------------------------------------------------------------- bulk dispatch
+# (declared before /appeals/{appeal_id}: the first matching path wins)
 class BulkDispatchIn(_In):
     ids: Optional[list[Id]] = Field(None, description="诉求 id 列表(最多 200)")
     department: Optional[str] = Field(None, description="主办单位代码")

@@ -307,7 +307,8 @@ def unsatisfied_cases(start: dt.datetime, end: dt.datetime, prefix: str) -> list
     """Cases rated 不满意 in the month, with the department the rating was about."""
     events = AppealEvent.objects.filter(_scope(prefix), action="rate", at__gte=start, at__lt=end,
                                         data__satisfaction=Satisfaction.UNSATISFIED)
-    return [UnsatisfiedCase(e.appeal_id, e.appeal.number, redact(e.appeal.title), e.department.name if e.department else "—",
+    return [UnsatisfiedCase(e.appeal_id, e.appeal.number, redact(e.appeal.title),
+                            e.department.name if e.department else "—",
                             clock.local_date(e.at), bool(e.data.get("resolved")))
             for e in events.select_related("appeal", "department").order_by("at", "id")]
 
@@ -316,7 +317,8 @@ def escalated_cases(start: dt.datetime, end: dt.datetime, prefix: str) -> list[E
     """督办 and 约谈/问责 steps fired in the month."""
     steps = AppealEscalation.objects.filter(_scope(prefix), level__in=CRITICISED_LEVELS, fired_at__gte=start,
                                             fired_at__lt=end)
-    return [EscalatedCase(s.appeal_id, s.appeal.number, redact(s.appeal.title), s.department.name if s.department else "—",
+    return [EscalatedCase(s.appeal_id, s.appeal.number, redact(s.appeal.title),
+                          s.department.name if s.department else "—",
                           s.level, clock.LEVEL_LABELS[s.level], clock.local_date(s.fired_at))
             for s in steps.select_related("appeal", "department").order_by("-level", "fired_at", "id")]
 

@@ -250,7 +250,8 @@ def case_context(request: HttpRequest, appeal: Appeal, *, revealed: bool = False
             "panel": [n for n in names if n != "attach"],
             "status_css": STATUS_CSS.get(appeal.status, "badge-computed"), "plain": plain or revealed,
             "can_reveal": not plain and not revealed, "revealed": revealed, "reveals": _reveals(user, appeal),
-            "tasks": case["tasks"], "co_task": co_task(user, appeal), "co_pending": _co_pending(case, appeal), "reopen_until": reopen_window_end(appeal),
+            "tasks": case["tasks"], "co_task": co_task(user, appeal), "co_pending": _co_pending(case, appeal),
+            "reopen_until": reopen_window_end(appeal),
             "escalation": EscalationLevel(appeal.escalation_level).label, "accept": ACCEPT, "allowed": ALLOWED_TEXT,
             "review": appeal.reviews.filter(round=appeal.round).first(), **_action_choices(user, names, appeal)}
 

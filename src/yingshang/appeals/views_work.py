@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 from yingshang.appeals import access, actions, deadlines
 from yingshang.appeals.clock import SHANGHAI
 from yingshang.appeals.models import Appeal, Channel, Grade, OPEN_STATUSES, Status
-from yingshang.appeals.queries import (MAX_PAGE, RUNNING, countdown, department_groups, department_options, due_soon_limit, filter_pool, is_overdue,
-                                       page_of)
+from yingshang.appeals.queries import (MAX_PAGE, RUNNING, countdown, department_groups, department_options,
+                                       due_soon_limit, filter_pool, is_overdue, page_of)
 from yingshang.core.access import access_role, scope_prefix
 from yingshang.core.errors import DomainError, shorten
 from yingshang.core.models import Region, RegionLevel, Role
