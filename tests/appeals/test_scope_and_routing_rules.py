@@ -159,3 +159,14 @@ def test_merging_a_case_into_itself_is_refused_only_for_those_who_may_merge(org)
         actions.do_merge(org.users["enterprise"], appeal, appeal, "x")
     with pytest.raises(ValidationFailed):
         actions.do_merge(org.users["dispatcher"], appeal, appeal, "x")
+
+
+def test_an_anonymous_case_can_be_handled_to_the_reply(org):
+    """Nobody to notify in-app (no enterprise, no submitter account): the reply still goes through."""
+    ensure_grades()
+    appeal = actions.do_submit_appeal(None, payload(org, enterprise_uscc="", contact_name="赵六"))
+    actions.do_grade(org.users["dispatcher"], appeal, "normal")
+    actions.do_dispatch(org.users["dispatcher"], appeal, org.market.code, [])
+    actions.do_sign(org.users["handler"], appeal)
+    replied_case = actions.do_reply(org.users["handler"], appeal, "resolved", "已电话告知处理结果")
+    assert replied_case.status == Status.REPLIED
