@@ -7,33 +7,11 @@ import json
 import pytest
 
 from tests.appeals.support_actions import ensure_grades, payload
+from tests.appeals.support_public import EMAIL, NAME, PHONE, leaky_case, planted, routed
 from yingshang.appeals import actions
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
-PHONE, LANDLINE, ID_NO = "13987654321", "0394-8231234", "11010519491231002X"
-EMAIL, CARD, NAME = "wang.fang@example.com", "6222021234567890128", "王芳"
-
-
-def planted(org) -> list[str]:
-    return [PHONE, LANDLINE, ID_NO, EMAIL, CARD, NAME, "13812345678", org.enterprise.name, org.enterprise.uscc]
-
-
-def leaky_case(org, **over):
-    """A disclosed case carrying personal data in its text, reply and public timeline reasons."""
-    ensure_grades()
-    ent, d, h = org.users["enterprise"], org.users["dispatcher"], org.users["handler"]
-    text = (f"{org.enterprise.name}反映:请联系{NAME},手机 {PHONE},座机 {LANDLINE},身份证 {ID_NO},"
-            f"邮箱 {EMAIL},退款请打到 {CARD}。联系人:{NAME}")
-    data = payload(org, title=f"用电增容 {NAME} {PHONE}", content=text, contact_name=NAME, **over)
-    appeal = actions.do_submit_appeal(ent, data)
-    actions.do_grade(d, appeal, "normal")
-    actions.do_dispatch(d, appeal, org.market.code, [])
-    actions.do_sign(h, appeal)
-    actions.do_contact(h, appeal, f"已联系{NAME} {PHONE}")
-    actions.do_reply(h, appeal, "resolved", f"已与{NAME}({PHONE},{EMAIL})沟通并解决")
-    actions.do_rate(ent, appeal, True, "satisfied", f"感谢,联系人:{NAME} 电话 {PHONE}")
-    return appeal
 
 
 def test_public_board_hides_every_planted_personal_item(api_client, org):
@@ -51,12 +29,6 @@ def test_public_board_hides_every_planted_personal_item(api_client, org):
     assert item["department"] == org.market.name and item["category"] == "factor_supply"
     assert [e["action"] for e in item["timeline"]] == ["submit", "dispatch", "reply", "rate"]
     assert "138****" not in item["content"] and "139****4321" in item["content"]
-
-
-def routed(org, appeal):
-    """A case the dispatcher has graded and dispatched: only those appear on the public board."""
-    actions.do_grade(org.users["dispatcher"], appeal, "normal")
-    return actions.do_dispatch(org.users["dispatcher"], appeal, org.market.code, [])
 
 
 def test_undisclosed_and_merged_cases_are_absent(api_client, org):
