@@ -76,11 +76,16 @@ def visible_appeals(user, qs: QuerySet) -> QuerySet:
 
 
 # ---------------------------------------------------------------- role checks used by the actions
-def access_dispatch(user, appeal) -> None:
-    """Dispatcher (or admin) whose region scope covers the case: grade, dispatch, arbitrate, close, …"""
+def access_dispatcher(user, verb: str = "执行此操作") -> None:
+    """A dispatcher (or admin), whatever the case: the role part of ``access_dispatch``."""
     _logged_in(user)
     if user.role != Role.DISPATCHER and not _is_admin(user):
-        raise PermissionDenied("只有营商办调度员可以执行此操作")
+        raise PermissionDenied(f"只有营商办调度员可以{verb}")
+
+
+def access_dispatch(user, appeal) -> None:
+    """Dispatcher (or admin) whose region scope covers the case: grade, dispatch, arbitrate, close, …"""
+    access_dispatcher(user)
     if not in_scope(user, appeal.region_id):
         raise PermissionDenied("该诉求不在您的管辖区划内")
 
@@ -127,9 +132,14 @@ def access_co_handle(user, appeal) -> None:
         raise PermissionDenied("主办单位请在主办任务中办理")
 
 
+def is_submitter(user, appeal) -> bool:
+    """True when ``user`` is the account that submitted the case (anonymous cases have none)."""
+    return bool(appeal.submitted_by_id) and appeal.submitted_by_id == getattr(user, "pk", None)
+
+
 def access_attach(user, appeal) -> None:
     """The appellant, the submitter, the lead department's staff or the dispatcher in scope may attach files."""
-    if is_appellant(user, appeal) or (appeal.submitted_by_id and appeal.submitted_by_id == getattr(user, "pk", None)):
+    if is_appellant(user, appeal) or is_submitter(user, appeal):
         return
     try:
         access_handle(user, appeal)
@@ -139,5 +149,4 @@ def access_attach(user, appeal) -> None:
 
 def sees_contact_plainly(user, appeal) -> bool:
     """Appellants and the submitter see their own contact data; staff see it masked and reveal it (audited)."""
-    submitter = bool(appeal.submitted_by_id) and appeal.submitted_by_id == getattr(user, "pk", None)
-    return is_appellant(user, appeal) or submitter
+    return is_appellant(user, appeal) or is_submitter(user, appeal)

@@ -20,7 +20,7 @@ from yingshang.appeals.models import (Appeal, AppealAttachment, AppealReview, Ap
                                       TaskRole)
 from yingshang.core import audit
 from yingshang.core.errors import Conflict, NotFound, ValidationFailed
-from yingshang.core.models import AuditAction, Role
+from yingshang.core.models import AuditAction
 from yingshang.core.uploads import check_upload
 
 MAX_ATTACHMENTS = 10
@@ -100,7 +100,7 @@ def do_dispatch_many(actor, ids, department_code: str, co_department_codes=None,
     transaction; cases that cannot be dispatched are reported with the reason, the others go through."""
     from yingshang.appeals.actions_intake import _co_departments, _department, _grade, do_dispatch, do_grade
 
-    _require_dispatcher(actor)
+    access.access_dispatcher(actor, "批量交办")
     ids, lead = _bulk_ids(ids), _department(department_code)
     _co_departments(co_department_codes, lead)  # bad input fails the whole request before anything is written
     grade = _grade(grade_code).code if grade_code else None
@@ -114,14 +114,6 @@ def do_dispatch_many(actor, ids, department_code: str, co_department_codes=None,
         except REPORTABLE as exc:  # this case is reported, the others go on
             result.failed.append(_failure(exc, pk, numbers.get(pk)))
     return result
-
-
-def _require_dispatcher(actor) -> None:
-    """Only dispatchers (and admins) route cases: anyone else is refused at once, not case by case."""
-    if not getattr(actor, "is_authenticated", False):
-        raise PermissionDenied("请先登录")
-    if actor.role != Role.DISPATCHER and not (actor.is_superuser or actor.role == Role.ADMIN):
-        raise PermissionDenied("只有营商办调度员可以批量交办")
 
 
 def _failure(exc: Exception, pk: int, number: str | None) -> tuple[str, str]:

@@ -374,8 +374,7 @@ def submit_appeal(request, payload: SubmitIn,
     appeal = actions.do_submit_appeal(user, payload.model_dump(), idempotency_key)
     created = bool(getattr(appeal, "was_created", False))
     appeal = _load(appeal.pk)
-    own = created or access.can_read(user, appeal) or (
-        getattr(user, "pk", None) is not None and appeal.submitted_by_id == user.pk)
+    own = created or access.can_read(user, appeal) or access.is_submitter(user, appeal)
     out = {**appeal_out(user, appeal, full=own), "was_created": created}
     if created and not getattr(user, "is_authenticated", False):
         out.update(contact_name=appeal.contact_name, contact_phone=appeal.contact_phone, contact_masked=False,

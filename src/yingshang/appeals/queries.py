@@ -65,6 +65,19 @@ def choice_param(value: str, field: str, choices, extra: tuple = ()) -> str:
     return value
 
 
+# Badge class of each status on every page (pool, queue, escalations, case page).
+STATUS_CSS = {Status.SUBMITTED: "badge-warn", Status.GRADED: "badge-warn", Status.RETURNED: "badge-bad",
+              Status.DISPATCHED: "badge-computed", Status.SIGNED: "badge-computed",
+              Status.IN_PROGRESS: "badge-computed", Status.PAUSED: "badge-warn", Status.REPLIED: "badge-computed",
+              Status.CLOSED: "badge-ok", Status.REFERRED_OUT: "", Status.MERGED: ""}
+
+
+def parse_id(value) -> int | None:
+    """A positive database id from form text (at most 18 digits); None for anything else."""
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 and int(text) > 0 else None
+
+
 def page_number(value, last: int = MAX_PAGE) -> int:
     """A page number from a query string: 1 for anything unusable, at most ``last``."""
     text = str(value or "").strip()

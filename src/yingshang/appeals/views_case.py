@@ -21,7 +21,7 @@ from yingshang.appeals.actions_followup import MAX_ATTACHMENTS
 from yingshang.appeals.api import BASE, appeal_out
 from yingshang.appeals.models import (OPEN_STATUSES, Appeal, Category, Channel, EscalationLevel,
                                       ExtensionStatus, FactorKind, Grade, Result, Satisfaction, Status)
-from yingshang.appeals.queries import countdown, department_groups, department_options, is_overdue
+from yingshang.appeals.queries import STATUS_CSS, countdown, department_groups, department_options, is_overdue
 from yingshang.appeals.similar import Candidate, SimilarIndex
 from yingshang.appeals.views_case_actions import available_actions, co_task, reopen_window_end
 from yingshang.core.errors import DomainError
@@ -36,11 +36,6 @@ SIMILAR_POOL = 500  # the most recent open cases a suggestion is scored against 
 SESSION_KEY = "appeals_submitted"
 # Timeline steps the model's labels do not name (co-handling, files).
 EXTRA_LABELS = {"sign_task": "协办签收", "reply_task": "协办意见", "attach": "上传附件"}
-STATUS_CSS = {Status.SUBMITTED: "badge-warn", Status.GRADED: "badge-warn", Status.RETURNED: "badge-bad",
-              Status.PAUSED: "badge-warn", Status.REPLIED: "badge-computed", Status.CLOSED: "badge-ok",
-              Status.REFERRED_OUT: "", Status.MERGED: ""}
-
-
 def _user(request: HttpRequest):
     """The logged-in user, or None for an anonymous member of the public."""
     return request.user if request.user.is_authenticated else None

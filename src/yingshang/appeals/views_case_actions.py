@@ -23,6 +23,7 @@ from yingshang.appeals.actions_handling import RUNNING, WORKING, reopen_days
 from yingshang.appeals.actions_intake import MERGEABLE, arbitrated
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealReview, AppealTask, ExtensionStatus, Status,
                                       TaskRole)
+from yingshang.appeals.queries import parse_id
 from yingshang.core.errors import DomainError, ValidationFailed
 
 # Steps of each role, in the order the panel shows them.
@@ -159,17 +160,10 @@ def _small_int(value: str) -> int | None:
 
 
 def _extension_id(request: HttpRequest, appeal: Appeal) -> int:
-    ext_id = _big_id(_post(request, "extension_id"))
+    ext_id = parse_id(_post(request, "extension_id"))
     if ext_id is None or not appeal.extensions.filter(pk=ext_id).exists():
         raise ValidationFailed("extension_id: 该诉求没有这项延期申请", fields={"extension_id": "延期申请不存在"})
     return ext_id
-
-
-def _big_id(value: str) -> int | None:
-    text = (value or "").strip()
-    if text.isascii() and text.isdigit() and len(text) <= 18:
-        return int(text)
-    return None
 
 
 def _merge_target(request: HttpRequest) -> int:

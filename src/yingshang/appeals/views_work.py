@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 from yingshang.appeals import access, actions, deadlines
 from yingshang.appeals.clock import SHANGHAI
 from yingshang.appeals.models import Appeal, Channel, Grade, OPEN_STATUSES, Status
-from yingshang.appeals.queries import (MAX_PAGE, RUNNING, countdown, department_groups, department_options,
-                                       due_soon_limit, filter_pool, is_overdue, page_of)
+from yingshang.appeals.queries import (MAX_PAGE, RUNNING, STATUS_CSS, countdown, department_groups, department_options,
+                                       due_soon_limit, filter_pool, is_overdue, page_of, parse_id)
 from yingshang.core.access import access_role, scope_prefix
 from yingshang.core.errors import DomainError, shorten
 from yingshang.core.models import Region, RegionLevel, Role
@@ -32,9 +32,6 @@ POOL_ROLES = (Role.DISPATCHER, Role.LEADER, Role.EVALUATOR, Role.ADMIN)
 DISPATCH_ROLES = (Role.DISPATCHER, Role.ADMIN)
 # Waiting for the dispatcher: 月月清零 counts these as "未交办" (a returned case awaits a new dispatch).
 UNDISPATCHED = (Status.SUBMITTED, Status.GRADED, Status.RETURNED)
-STATUS_CSS = {Status.SUBMITTED: "badge-warn", Status.GRADED: "badge-warn", Status.RETURNED: "badge-bad",
-              Status.DISPATCHED: "badge-computed", Status.SIGNED: "badge-computed",
-              Status.IN_PROGRESS: "badge-computed", Status.PAUSED: "badge-manual", Status.CLOSED: "badge-ok"}
 YES_NO = {"1": True, "0": False}
 
 
@@ -211,13 +208,8 @@ def pool(request: HttpRequest) -> HttpResponse:
 
 def _ids(values) -> list[int] | None:
     """Checkbox values as positive ids; None when one is not a number."""
-    out = []
-    for v in values:
-        v = str(v).strip()
-        if not (v.isascii() and v.isdigit() and len(v) <= 18 and int(v) > 0):
-            return None
-        out.append(int(v))
-    return out
+    ids = [parse_id(v) for v in values]
+    return None if None in ids else ids
 
 
 def _bulk_input(request: HttpRequest) -> tuple[list[int], str] | str:
