@@ -16,7 +16,9 @@ from yingshang.appeals.models import (Appeal, AppealExtension, AppealPause, Appe
 from yingshang.core.errors import Conflict, NotFound
 
 WORKING = (Status.SIGNED, Status.IN_PROGRESS)
-RUNNING = (Status.DISPATCHED, Status.SIGNED, Status.IN_PROGRESS, Status.PAUSED)
+# Statuses in which an extension may be requested or decided (the department holds the case, paused too);
+# not queries.RUNNING, the statuses in which the deadline runs.
+EXTENDABLE = (Status.DISPATCHED, Status.SIGNED, Status.IN_PROGRESS, Status.PAUSED)
 MAX_EXTENSION_DAYS = 30
 DEFAULT_REOPEN_DAYS = 15
 
@@ -120,7 +122,7 @@ def _decide(actor, extension, approve: bool, reason: str) -> AppealExtension:
     verb = "批准" if approve else "驳回"
     if ext.status != ExtensionStatus.PENDING:
         raise Conflict(f"该延期申请当前状态为「{ext.get_status_display()}」,不能{verb}", code="illegal_transition")
-    require_status(appeal, RUNNING, f"{verb}延期")
+    require_status(appeal, EXTENDABLE, f"{verb}延期")
     if ext.round != appeal.round:
         raise Conflict("该延期申请属于上一轮办理,已失效")
     reason = text(reason, "reason", f"{verb}理由", required=not approve)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from yingshang.appeals import access, actions
 from yingshang.appeals.actions_followup import CO_WORKING, OPEN_FOR_FILES
-from yingshang.appeals.actions_handling import RUNNING, WORKING, reopen_days
+from yingshang.appeals.actions_handling import EXTENDABLE, WORKING, reopen_days
 from yingshang.appeals.actions_intake import MERGEABLE, arbitrated
 from yingshang.appeals.models import (Appeal, AppealExtension, AppealReview, AppealTask, ExtensionStatus, Status,
                                       TaskRole)
@@ -56,7 +56,7 @@ def _dispatch_steps(appeal: Appeal) -> list[str]:
           "arbitrate": s == Status.RETURNED, "refer": s in (Status.SUBMITTED, Status.GRADED, Status.RETURNED),
           "merge": s in MERGEABLE, "close": s == Status.REPLIED,
           "review": s == Status.CLOSED and not _reviewed(appeal)}
-    decide = s in RUNNING and _pending_extension(appeal) is not None
+    decide = s in EXTENDABLE and _pending_extension(appeal) is not None
     ok["approve_extension"] = ok["reject_extension"] = decide
     return [name for name in DISPATCH_STEPS if ok[name]]
 
